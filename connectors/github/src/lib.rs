@@ -1,0 +1,95 @@
+//! The apiary connector for the GitHub REST API.
+//!
+//! Streams: `issues` and `labels` of one repository (`[config] owner` and `repo`), paginated by
+//! following the `Link: rel="next"` header exactly as given. Every request draws from the
+//! `core` bucket (5,000 requests per hour). Speaks API version `2022-11-28`.
+
+use apiary_sdk::{
+    Auth, Bucket, Connector, Endpoint, Exchange, Manifest, Page, ParseError, Request, SyncContext,
+};
+
+/// The GitHub connector.
+pub struct GitHub;
+
+/// The GitHub REST API version this connector speaks.
+pub const API_VERSION: &str = "2022-11-28";
+
+/// Records per page asked for when the pipeline does not set `per_page`.
+const DEFAULT_PER_PAGE: &str = "100";
+
+impl Connector for GitHub {
+    fn manifest() -> Manifest {
+        let mut manifest = apiary_sdk::manifest(
+            "github",
+            env!("CARGO_PKG_VERSION"),
+            API_VERSION,
+            "https://api.github.com",
+        );
+        manifest.auth = Auth::Bearer("token".to_string());
+        manifest
+            .buckets
+            .push(Bucket::new("core", 5_000, 3_600_000, 100));
+        manifest.endpoints = vec![
+            Endpoint::get("issues", "/repos/{owner}/{repo}/issues")
+                .bucket("core")
+                .primary_key(&["id"])
+                .cursor_field("updated_at"),
+            Endpoint::get("labels", "/repos/{owner}/{repo}/labels")
+                .bucket("core")
+                .primary_key(&["id"]),
+        ];
+        manifest
+    }
+
+    fn start(endpoint: &str, ctx: &SyncContext) -> Result<Vec<Request>, String> {
+        let owner = ctx
+            .config("owner")
+            .ok_or("config `owner` is required (the repository owner)")?;
+        let repo = ctx
+            .config("repo")
+            .ok_or("config `repo` is required (the repository name)")?;
+        let per_page = ctx.config("per_page").unwrap_or(DEFAULT_PER_PAGE);
+        let path = match endpoint {
+            "issues" => format!("/repos/{owner}/{repo}/issues?per_page={per_page}"),
+            "labels" => format!("/repos/{owner}/{repo}/labels?per_page={per_page}"),
+            other => {
+                return Err(format!(
+                    "unknown endpoint `{other}`: this connector has `issues` and `labels`"
+                ));
+            }
+        };
+        Ok(vec![github_request(endpoint, path)])
+    }
+
+    fn parse(exchange: &Exchange) -> Result<Page, ParseError> {
+        let stream = exchange.stream();
+        if exchange.response.status != 200 {
+            return Err(ParseError::Fatal(format!(
+                "GitHub answered {} for {}",
+                exchange.response.status, exchange.request.url
+            )));
+        }
+        let records = apiary_sdk::json_array_records(exchange, stream, &["id"])?;
+        let next = apiary_sdk::link_next(exchange)
+            .map(|url| github_request(stream, url))
+            .into_iter()
+            .collect();
+        Ok(Page {
+            records,
+            next,
+            ..Page::default()
+        })
+    }
+}
+
+/// A GET request with the headers GitHub asks every client to send.
+fn github_request(endpoint: &str, url: impl Into<String>) -> Request {
+    Request::get(endpoint, url)
+        .with_header("Accept", "application/vnd.github+json")
+        .with_header("X-GitHub-Api-Version", API_VERSION)
+}
+
+apiary_sdk::export_connector!(GitHub);
+
+#[cfg(test)]
+mod tests;

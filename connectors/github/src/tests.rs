@@ -1,0 +1,126 @@
+//! The parser against real recorded GitHub traffic.
+
+use apiary_sdk::testing::load_recorded;
+use apiary_sdk::{Connector, ParseError, SyncContext};
+
+use super::GitHub;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/github")
+        .join(name)
+}
+
+fn context(config: &[(&str, &str)]) -> SyncContext {
+    SyncContext {
+        config: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        checkpoint: None,
+        now_ms: 0,
+    }
+}
+
+#[test]
+fn follows_link_pagination_through_all_recorded_pages() {
+    let pages = load_recorded(fixture("paginate-issues.json")).unwrap();
+    let mut ids = Vec::new();
+    for (i, recorded) in pages.iter().enumerate() {
+        let page = GitHub::parse(&recorded.to_exchange("issues")).unwrap();
+        ids.extend(page.records.iter().map(|r| r.key.clone().unwrap()));
+        assert!(page.records.iter().all(|r| r.stream == "issues"));
+        match pages.get(i + 1) {
+            Some(following) => {
+                assert_eq!(page.next.len(), 1);
+                assert_eq!(
+                    page.next[0].url,
+                    format!("https://api.github.com{}", following.path)
+                );
+            }
+            None => assert!(page.next.is_empty(), "the last page has no next link"),
+        }
+    }
+    assert_eq!(ids.len(), 13);
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 13, "no issue twice");
+}
+
+#[test]
+fn records_are_the_response_elements_unchanged() {
+    let pages = load_recorded(fixture("paginate-issues.json")).unwrap();
+    let exchange = pages[0].to_exchange("issues");
+    let page = GitHub::parse(&exchange).unwrap();
+    let body: Vec<serde_json::Value> = serde_json::from_slice(&exchange.response.body).unwrap();
+    for (record, element) in page.records.iter().zip(&body) {
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&record.json).unwrap(),
+            *element
+        );
+        assert_eq!(
+            record.key.as_deref(),
+            Some(element["id"].to_string().as_str())
+        );
+    }
+}
+
+#[test]
+fn start_builds_the_first_request_from_config() {
+    let ctx = context(&[
+        ("owner", "octokit-fixture-org"),
+        ("repo", "paginate-issues"),
+        ("per_page", "3"),
+    ]);
+    let requests = GitHub::start("issues", &ctx).unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].url,
+        "/repos/octokit-fixture-org/paginate-issues/issues?per_page=3"
+    );
+    assert!(
+        requests[0]
+            .headers
+            .iter()
+            .any(|h| h.name == "X-GitHub-Api-Version" && h.value == "2022-11-28")
+    );
+    assert!(
+        GitHub::start("issues", &context(&[("owner", "o")]))
+            .unwrap_err()
+            .contains("repo")
+    );
+    assert!(
+        GitHub::start("nope", &ctx)
+            .unwrap_err()
+            .contains("unknown endpoint")
+    );
+}
+
+#[test]
+fn an_error_status_or_a_non_array_body_is_not_taken_as_records() {
+    let errors = load_recorded(fixture("errors.json")).unwrap();
+    assert!(matches!(
+        GitHub::parse(&errors[0].to_exchange("labels")),
+        Err(ParseError::Fatal(_))
+    ));
+    let repo = load_recorded(fixture("get-repository.json")).unwrap();
+    assert!(matches!(
+        GitHub::parse(&repo[0].to_exchange("issues")),
+        Err(ParseError::Malformed(_))
+    ));
+}
+
+#[test]
+fn the_manifest_declares_the_core_bucket_and_api_version() {
+    let manifest = GitHub::manifest();
+    assert_eq!(manifest.api_version, "2022-11-28");
+    assert_eq!(manifest.buckets[0].requests, 5_000);
+    assert_eq!(manifest.buckets[0].per_ms, 3_600_000);
+    assert!(
+        manifest
+            .endpoints
+            .iter()
+            .all(|e| e.buckets == ["core"] && e.primary_key == ["id"])
+    );
+}

@@ -1,0 +1,102 @@
+//! The command line: argument definitions and one function per command. Each command calls the
+//! library and prints; nothing here decides anything about syncing.
+
+mod print;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use apiary_host::config::Pipeline;
+use apiary_host::home::Home;
+use apiary_host::runtime::{CallLimits, LoadedConnector, Runtime};
+use apiary_host::store::Store;
+use apiary_host::sync::{self, SyncSettings};
+use clap::{Parser, Subcommand};
+
+/// apiary: reliable syncs from HTTP APIs, through connectors compiled to WebAssembly.
+#[derive(Debug, Parser)]
+#[command(name = "apiary", version, about)]
+pub struct Args {
+    /// The folder holding apiary.redb, out/ and cache/.
+    #[arg(long, global = true, env = "APIARY_HOME", default_value = ".apiary")]
+    home: PathBuf,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a sync of the pipeline file.
+    Run {
+        /// The pipeline file (TOML).
+        pipeline: PathBuf,
+    },
+    /// Print a connector's manifest.
+    Inspect {
+        /// The connector component (.wasm).
+        connector: PathBuf,
+    },
+    /// List past runs.
+    Runs,
+}
+
+/// Run the command the arguments name.
+pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
+    let home = Home::new(&args.home);
+    match args.command {
+        Command::Run { pipeline } => run(&home, &pipeline, args.json).await,
+        Command::Inspect { connector } => inspect(&connector, args.json),
+        Command::Runs => runs(&home, args.json),
+    }
+}
+
+async fn run(home: &Home, pipeline_path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    let pipeline = Pipeline::load(pipeline_path)?;
+    let runtime = Runtime::new()?;
+    let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
+    let report = sync::run(
+        &pipeline,
+        home,
+        &runtime,
+        SyncSettings::default(),
+        progress.clone(),
+    )
+    .await
+    .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
+    progress.finish();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print::sync_report(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = Runtime::new()?;
+    let connector = LoadedConnector::load(&runtime, path, CallLimits::default())?;
+    if json {
+        let out = serde_json::json!({ "identity": connector.identity(), "manifest": connector.manifest() });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print::manifest(connector.identity(), connector.manifest());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn runs(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&home.database())?;
+    let runs = store.runs()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+    } else {
+        print::runs(&runs);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,161 @@
+//! Human-readable output.
+
+use apiary_host::runtime::{Auth, ConnectorIdentity, Manifest};
+use apiary_host::store::{RunOutcome, RunRecord};
+use apiary_host::sync::SyncReport;
+
+/// Print a connector's manifest.
+pub fn manifest(identity: &ConnectorIdentity, m: &Manifest) {
+    println!("{} {} (API version {})", m.name, m.version, m.api_version);
+    println!("  component  {}", identity.digest);
+    println!("  base URL   {}", m.base_url);
+    if !m.allowed_hosts.is_empty() {
+        println!("  also hosts {}", m.allowed_hosts.join(", "));
+    }
+    println!("  auth       {}", describe_auth(&m.auth));
+    println!(
+        "  retry      {} attempts, {} ms base, doubling, capped at {} ms{}",
+        m.retry.max_attempts,
+        m.retry.base_ms,
+        m.retry.max_ms,
+        if m.retry.retry_statuses.is_empty() {
+            String::new()
+        } else {
+            format!(", also on {:?}", m.retry.retry_statuses)
+        }
+    );
+    for b in &m.buckets {
+        println!(
+            "  bucket     {}: {} requests per {} s, burst {}",
+            b.name,
+            b.requests,
+            b.per_ms as f64 / 1000.0,
+            b.burst
+        );
+    }
+    println!("  endpoints");
+    for e in &m.endpoints {
+        println!(
+            "    {:<12} {:?} {}  buckets: {}  key: {}{}",
+            e.name,
+            e.method,
+            e.path,
+            if e.buckets.is_empty() {
+                "-".to_string()
+            } else {
+                e.buckets.join("+")
+            },
+            if e.primary_key.is_empty() {
+                "-".to_string()
+            } else {
+                e.primary_key.join(",")
+            },
+            e.cursor_field
+                .as_ref()
+                .map(|c| format!("  cursor: {c}"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn describe_auth(auth: &Auth) -> String {
+    match auth {
+        Auth::None => "none".into(),
+        Auth::Bearer(s) => format!("bearer token from secret `{s}`"),
+        Auth::Header((h, s)) => format!("header {h} from secret `{s}`"),
+        Auth::Query((q, s)) => format!("query parameter {q} from secret `{s}`"),
+        Auth::Basic((u, p)) => format!("basic auth from secrets `{u}` and `{p}`"),
+    }
+}
+
+/// Print the one-screen summary of a sync.
+pub fn sync_report(report: &SyncReport) {
+    let run = &report.run;
+    println!(
+        "run {} of {}: {} in {:.2} s  (connector {} {}, API {})",
+        run.id,
+        run.pipeline,
+        outcome(&run.outcome),
+        report.elapsed.as_secs_f64(),
+        run.connector.name,
+        run.connector.version,
+        run.connector.api_version
+    );
+    println!(
+        "  {:<14} {:>8} {:>8} {:>6} {:>9} {:>9} {:>12}",
+        "stream", "requests", "retries", "429s", "waited", "records", "dead letters"
+    );
+    for (stream, s) in &report.streams {
+        println!(
+            "  {:<14} {:>8} {:>8} {:>6} {:>8.1}s {:>9} {:>12}",
+            stream,
+            s.requests,
+            s.retries,
+            s.throttled,
+            s.waited_ms as f64 / 1000.0,
+            s.records,
+            s.dead_letters
+        );
+    }
+    let c = &run.counts;
+    let rate = c.records as f64 / report.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "  raw: {} exchanges stored, {} received, {} on disk;  {:.0} records/s",
+        c.exchanges,
+        bytes(c.raw_bytes),
+        bytes(c.stored_bytes),
+        rate
+    );
+    println!("  database: {}", report.database.display());
+    for (stream, path) in &report.outputs {
+        println!("  output {stream}: {}", path.display());
+    }
+    for warning in &report.warnings {
+        println!("warning: {warning}");
+    }
+    if c.dead_letters > 0 {
+        println!(
+            "warning: {} dead letter(s) added; see `apiary dlq list`",
+            c.dead_letters
+        );
+    }
+}
+
+/// Print the run history.
+pub fn runs(runs: &[RunRecord]) {
+    println!(
+        "{:>5}  {:<20} {:<22} {:<12} {:>8} {:>8} {:>6}  {}",
+        "run", "pipeline", "connector", "api", "requests", "records", "dead", "outcome"
+    );
+    for r in runs {
+        println!(
+            "{:>5}  {:<20} {:<22} {:<12} {:>8} {:>8} {:>6}  {}",
+            r.id.0,
+            r.pipeline,
+            format!("{} {}", r.connector.name, r.connector.version),
+            r.connector.api_version,
+            r.counts.requests,
+            r.counts.records,
+            r.counts.dead_letters,
+            outcome(&r.outcome)
+        );
+    }
+}
+
+fn outcome(o: &RunOutcome) -> String {
+    match o {
+        RunOutcome::Running => "running or interrupted".into(),
+        RunOutcome::Succeeded => "succeeded".into(),
+        RunOutcome::Failed(e) => format!("failed: {e}"),
+    }
+}
+
+/// A byte count for people: 1.2 MB.
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}

@@ -1,0 +1,154 @@
+//! Where requests may go: resolving a connector's URL against the base URL, and refusing hosts
+//! the manifest did not declare, before any network activity.
+
+use url::Url;
+
+/// The base URL and the hosts requests may reach.
+#[derive(Debug, Clone)]
+pub struct Target {
+    base: Url,
+    allowed: Vec<(String, Option<u16>)>,
+}
+
+impl Target {
+    /// Requests resolve against `base_url`; they may go to its host, to the manifest's own base
+    /// URL host, and to `allowed_hosts` (`host` or `host:port`).
+    pub fn new(
+        base_url: &str,
+        manifest_base_url: &str,
+        allowed_hosts: &[String],
+    ) -> Result<Target, String> {
+        let base =
+            Url::parse(base_url).map_err(|e| format!("base URL {base_url:?} is not a URL: {e}"))?;
+        let mut allowed = vec![host_port(&base)];
+        if let Ok(manifest_base) = Url::parse(manifest_base_url) {
+            allowed.push(host_port(&manifest_base));
+        }
+        for entry in allowed_hosts {
+            allowed.push(match entry.rsplit_once(':') {
+                Some((host, port)) if port.parse::<u16>().is_ok() => {
+                    (host.to_ascii_lowercase(), port.parse().ok())
+                }
+                _ => (entry.to_ascii_lowercase(), None),
+            });
+        }
+        Ok(Target { base, allowed })
+    }
+
+    /// The absolute URL for a connector's `url`, or why it may not be fetched.
+    pub fn resolve(&self, url: &str) -> Result<Url, String> {
+        let resolved = if url.starts_with('/') {
+            let base = self.base.as_str().trim_end_matches('/');
+            Url::parse(&format!("{base}{url}"))
+        } else {
+            Url::parse(url)
+        }
+        .map_err(|e| format!("request URL {url:?} is not a valid URL: {e}"))?;
+        self.check(&resolved)?;
+        Ok(resolved)
+    }
+
+    fn check(&self, url: &Url) -> Result<(), String> {
+        let (host, port) = host_port(url);
+        let loopback = is_loopback(&host);
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => {
+                return Err(format!(
+                    "refusing plain http to {host}: https is required except on loopback"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "refusing scheme {other:?}: only https (and http on loopback)"
+                ));
+            }
+        }
+        let declared = self
+            .allowed
+            .iter()
+            .any(|(h, p)| *h == host && (p.is_none() || *p == port));
+        if declared {
+            Ok(())
+        } else {
+            Err(format!(
+                "refusing request to undeclared host {host}{}: add it to the manifest's allowed-hosts",
+                port.map(|p| format!(":{p}")).unwrap_or_default()
+            ))
+        }
+    }
+}
+
+fn host_port(url: &Url) -> (String, Option<u16>) {
+    (
+        url.host_str().unwrap_or("").to_ascii_lowercase(),
+        url.port_or_known_default(),
+    )
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target::new(
+            "http://127.0.0.1:8080/api",
+            "https://api.github.com",
+            &["uploads.github.com".into()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn relative_urls_resolve_against_the_base_with_its_path() {
+        let url = target().resolve("/repos/o/r/issues?per_page=3").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:8080/api/repos/o/r/issues?per_page=3"
+        );
+    }
+
+    #[test]
+    fn declared_hosts_pass_and_others_are_refused() {
+        let t = target();
+        assert!(t.resolve("http://127.0.0.1:8080/x").is_ok());
+        assert!(t.resolve("https://api.github.com/x").is_ok());
+        assert!(t.resolve("https://uploads.github.com/x").is_ok());
+        let err = t.resolve("https://evil.example.com/x").unwrap_err();
+        assert!(err.contains("undeclared host evil.example.com"), "{err}");
+        assert!(
+            t.resolve("http://127.0.0.1:9999/x")
+                .unwrap_err()
+                .contains("undeclared host 127.0.0.1:9999")
+        );
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback() {
+        let t = Target::new("https://api.github.com", "https://api.github.com", &[]).unwrap();
+        assert!(
+            t.resolve("http://api.github.com/x")
+                .unwrap_err()
+                .contains("https is required")
+        );
+        assert!(
+            t.resolve("ftp://api.github.com/x")
+                .unwrap_err()
+                .contains("scheme")
+        );
+        assert!(
+            t.resolve("not a url")
+                .unwrap_err()
+                .contains("not a valid URL")
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! Why loading or calling a connector failed.
+
+use std::path::PathBuf;
+
+/// The contract versions this host loads connectors for.
+pub const SUPPORTED_CONTRACTS: &str = "apiary:connector@0.1.x";
+
+/// A connector could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read connector {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not a WebAssembly component.
+    #[error(
+        "{path} is not a WebAssembly component ({reason}); build connectors with `cargo build --target wasm32-wasip2`"
+    )]
+    NotAComponent { path: PathBuf, reason: String },
+    /// The component does not implement the apiary connector contract.
+    #[error(
+        "{path} is not an apiary connector: {reason} (this host supports {SUPPORTED_CONTRACTS})"
+    )]
+    NotAConnector { path: PathBuf, reason: String },
+    /// The connector's `manifest` call failed.
+    #[error("{path}: calling `manifest` failed: {source}")]
+    Manifest { path: PathBuf, source: CallError },
+    /// The wasmtime engine could not be set up.
+    #[error("cannot set up the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+/// A call into a connector failed (a trap, a limit, a panic), as opposed to the connector
+/// returning an error value.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum CallError {
+    /// The call ran past its time limit.
+    #[error("connector ran longer than its {limit_ms} ms limit and was stopped")]
+    Timeout { limit_ms: u128 },
+    /// The guest tried to grow its memory past the limit.
+    #[error("connector exceeded its memory limit of {limit_mib} MiB")]
+    Memory { limit_mib: usize },
+    /// The guest trapped or panicked; `output` is what it wrote to stderr (a panic message).
+    #[error("connector crashed: {reason}{}", if output.is_empty() { String::new() } else { format!(" ({output})") })]
+    Trap { reason: String, output: String },
+}

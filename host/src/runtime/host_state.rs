@@ -1,0 +1,73 @@
+//! What a connector instance can reach: an empty WASI context (nothing preopened, no
+//! environment, no arguments, no sockets), a capped stderr pipe, memory limits, and `log`.
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::{ConnectorImports, Level};
+use super::limits::CallLimits;
+
+/// The state of one short-lived store: one call into a connector.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limits: StoreLimits,
+    connector: String,
+    stderr: MemoryOutputPipe,
+}
+
+impl HostState {
+    /// A fresh state for one call into the connector named `connector`.
+    pub fn new(connector: &str, limits: &CallLimits) -> HostState {
+        let stderr = MemoryOutputPipe::new(limits.stderr_bytes);
+        // Deliberately empty: no preopens, no env, no args, no network, no inherited stdio.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stderr.clone())
+            .stderr(stderr.clone())
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .instances(4)
+                .build(),
+            connector: connector.to_string(),
+            stderr,
+        }
+    }
+
+    /// What the guest wrote to stdout/stderr during this call (a panic message, say).
+    pub fn guest_output(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_string()
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl super::bindings::apiary::connector::types::Host for HostState {}
+
+impl ConnectorImports for HostState {
+    fn log(&mut self, level: Level, message: String) {
+        let connector = self.connector.as_str();
+        match level {
+            Level::Trace => tracing::trace!(connector, "{message}"),
+            Level::Debug => tracing::debug!(connector, "{message}"),
+            Level::Info => tracing::info!(connector, "{message}"),
+            Level::Warn => tracing::warn!(connector, "{message}"),
+            Level::Error => tracing::error!(connector, "{message}"),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Where records go: one JSONL file per stream, `out/<pipeline>/<stream>.jsonl`, appended to.
+//!
+//! Each record's JSON is written exactly as the connector produced it; only line breaks (which
+//! JSON allows solely as whitespace between tokens) are removed, so one record stays one line.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::value::RawValue;
+
+/// Writing output failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct SinkError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+/// Why a record cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRecord {
+    /// The JSON text does not parse.
+    #[error("record is not valid JSON: {0}")]
+    NotJson(String),
+    /// The stream name cannot name a file.
+    #[error("record names stream {0:?}, which is not a valid stream name")]
+    BadStream(String),
+}
+
+/// Check a record before it is written: valid JSON, a usable stream name.
+pub fn validate_record(stream: &str, json: &str) -> Result<(), InvalidRecord> {
+    if !is_valid_stream_name(stream) {
+        return Err(InvalidRecord::BadStream(stream.to_string()));
+    }
+    serde_json::from_str::<&RawValue>(json).map_err(|e| InvalidRecord::NotJson(e.to_string()))?;
+    Ok(())
+}
+
+/// Stream names become file names: letters, digits, `-`, `_` and `.`, not starting with `.`.
+pub fn is_valid_stream_name(stream: &str) -> bool {
+    !stream.is_empty()
+        && !stream.starts_with('.')
+        && stream
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The JSONL files of one pipeline.
+pub struct JsonlSink {
+    dir: PathBuf,
+    files: BTreeMap<String, StreamFile>,
+}
+
+struct StreamFile {
+    path: PathBuf,
+    writer: BufWriter<File>,
+    offset: u64,
+}
+
+impl JsonlSink {
+    /// The sink writing under `dir` (created if needed).
+    pub fn open(dir: &Path) -> Result<JsonlSink, SinkError> {
+        std::fs::create_dir_all(dir).map_err(|source| SinkError {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(JsonlSink {
+            dir: dir.to_path_buf(),
+            files: BTreeMap::new(),
+        })
+    }
+
+    /// The file a stream's records go to.
+    pub fn path_of(&self, stream: &str) -> PathBuf {
+        self.dir.join(format!("{stream}.jsonl"))
+    }
+
+    /// Append one already validated record to its stream's file.
+    pub fn write(&mut self, stream: &str, json: &str) -> Result<(), SinkError> {
+        let file = self.file(stream)?;
+        let line = one_line(json);
+        let result = file
+            .writer
+            .write_all(line.as_bytes())
+            .and_then(|_| file.writer.write_all(b"\n"));
+        result.map_err(|source| SinkError {
+            path: file.path.clone(),
+            source,
+        })?;
+        file.offset += line.len() as u64 + 1;
+        Ok(())
+    }
+
+    /// Push buffered records to the files.
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        for file in self.files.values_mut() {
+            file.writer.flush().map_err(|source| SinkError {
+                path: file.path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every file written to, by stream.
+    pub fn written(&self) -> Vec<(String, PathBuf)> {
+        self.files
+            .iter()
+            .map(|(s, f)| (s.clone(), f.path.clone()))
+            .collect()
+    }
+
+    fn file(&mut self, stream: &str) -> Result<&mut StreamFile, SinkError> {
+        if !self.files.contains_key(stream) {
+            let path = self.path_of(stream);
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|source| SinkError {
+                    path: path.clone(),
+                    source,
+                })?;
+            let offset = file.metadata().map(|m| m.len()).unwrap_or(0);
+            self.files.insert(
+                stream.to_string(),
+                StreamFile {
+                    path,
+                    writer: BufWriter::new(file),
+                    offset,
+                },
+            );
+        }
+        Ok(self.files.get_mut(stream).expect("just inserted"))
+    }
+}
+
+/// The JSON without line breaks: outside strings they are whitespace, inside strings JSON
+/// forbids them, so removing them never changes the value.
+fn one_line(json: &str) -> std::borrow::Cow<'_, str> {
+    if json.contains(['\n', '\r']) {
+        json.replace(['\n', '\r'], "").into()
+    } else {
+        json.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_records_byte_for_byte_one_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = JsonlSink::open(dir.path()).unwrap();
+        sink.write("items", r#"{"amount":12345678901234567.891,"e":1e400}"#)
+            .unwrap();
+        sink.write("items", "{\n  \"a\": \"\\u00e9\"\n}").unwrap();
+        sink.flush().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("items.jsonl")).unwrap();
+        assert_eq!(
+            text,
+            "{\"amount\":12345678901234567.891,\"e\":1e400}\n{  \"a\": \"\\u00e9\"}\n"
+        );
+    }
+
+    #[test]
+    fn rejects_invalid_json_and_stream_names_that_escape_the_folder() {
+        assert!(matches!(
+            validate_record("items", "{\"a\":"),
+            Err(InvalidRecord::NotJson(_))
+        ));
+        assert!(matches!(
+            validate_record("../etc", "{}"),
+            Err(InvalidRecord::BadStream(_))
+        ));
+        assert!(validate_record("issues", "{}").is_ok());
+    }
+}

@@ -1,0 +1,134 @@
+//! The dead-letter queue: everything that could not succeed, so no record is silently dropped.
+
+use serde::{Deserialize, Serialize};
+
+use super::tables::{self, DEAD_LETTERS};
+use super::{DeadLetterId, ExchangeId, RunId, Store, StoreError, db_error, now_ms};
+use crate::runtime::{ConnectorIdentity, Request};
+
+/// Where in a sync something failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// The request could not be fetched (retries spent, a 4xx, a connection that never worked).
+    Fetch,
+    /// The response could not be parsed (malformed after retries, a crashed connector).
+    Parse,
+    /// One record was rejected by the connector.
+    Record,
+    /// The host refused a request (an undeclared host, a pagination loop, a limit).
+    Policy,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Fetch => "fetch",
+            Stage::Parse => "parse",
+            Stage::Record => "record",
+            Stage::Policy => "policy",
+        })
+    }
+}
+
+/// A dead letter about to be added.
+#[derive(Debug, Clone)]
+pub struct NewDeadLetter {
+    /// The stream it belongs to.
+    pub stream: String,
+    /// Where it failed.
+    pub stage: Stage,
+    /// What went wrong.
+    pub error: String,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// The request, secrets redacted.
+    pub request: Option<Request>,
+    /// The stored raw exchange, when there is one.
+    pub exchange: Option<ExchangeId>,
+    /// The rejected record's payload (record stage).
+    pub payload: Option<String>,
+}
+
+/// One stored dead letter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Its id.
+    pub id: DeadLetterId,
+    /// The run that added it.
+    pub run: RunId,
+    /// The pipeline.
+    pub pipeline: String,
+    /// The stream.
+    pub stream: String,
+    /// Where it failed.
+    pub stage: Stage,
+    /// What went wrong.
+    pub error: String,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// When it was first seen (ms since the epoch).
+    pub first_seen_ms: u64,
+    /// When it was last seen.
+    pub last_seen_ms: u64,
+    /// The connector in use.
+    pub connector: ConnectorIdentity,
+    /// The request, secrets redacted.
+    pub request: Option<Request>,
+    /// The raw exchange, when there is one.
+    pub exchange: Option<ExchangeId>,
+    /// The rejected record, for record-stage letters.
+    pub payload: Option<String>,
+    /// The run that resolved it, once one did.
+    pub resolved_by: Option<RunId>,
+}
+
+impl Store {
+    /// Add dead letters for `run` in one transaction.
+    pub fn add_dead_letters(
+        &self,
+        run: RunId,
+        pipeline: &str,
+        connector: &ConnectorIdentity,
+        letters: Vec<NewDeadLetter>,
+    ) -> Result<Vec<DeadLetterId>, StoreError> {
+        if letters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let write = self.db().begin_write().map_err(db_error)?;
+        let mut id = tables::next_id(&write.open_table(DEAD_LETTERS).map_err(db_error)?)?;
+        let now = now_ms();
+        let mut ids = Vec::with_capacity(letters.len());
+        for new in letters {
+            let letter = DeadLetter {
+                id: DeadLetterId(id),
+                run,
+                pipeline: pipeline.to_string(),
+                stream: new.stream,
+                stage: new.stage,
+                error: new.error,
+                attempts: new.attempts,
+                first_seen_ms: now,
+                last_seen_ms: now,
+                connector: connector.clone(),
+                request: new.request,
+                exchange: new.exchange,
+                payload: new.payload,
+                resolved_by: None,
+            };
+            tables::put_json(&write, DEAD_LETTERS, id, &letter)?;
+            ids.push(letter.id);
+            id += 1;
+        }
+        write.commit().map_err(db_error)?;
+        Ok(ids)
+    }
+
+    /// Every dead letter that `keep` accepts, oldest first.
+    pub fn dead_letters(
+        &self,
+        keep: impl Fn(&DeadLetter) -> bool,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        tables::list_json(self.db(), DEAD_LETTERS, keep)
+    }
+}

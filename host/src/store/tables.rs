@@ -1,0 +1,82 @@
+//! The table definitions. Keys are ids; values are encoded by [`super::codec`].
+
+use redb::{TableDefinition, TableHandle, WriteTransaction};
+
+use super::{StoreError, db_error};
+
+/// Format marker and other database-wide values.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Run id -> JSON [`super::RunRecord`].
+pub const RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");
+/// Exchange id -> JSON [`super::RawMeta`].
+pub const RAW_META: TableDefinition<u64, &[u8]> = TableDefinition::new("raw_meta");
+/// Exchange id -> zstd-compressed response body.
+pub const RAW_BODY: TableDefinition<u64, &[u8]> = TableDefinition::new("raw_body");
+/// Dead letter id -> JSON [`super::DeadLetter`].
+pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
+
+/// Create every table, so readers never meet a missing one.
+pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
+    write.open_table(RUNS).map_err(db_error)?;
+    write.open_table(RAW_META).map_err(db_error)?;
+    write.open_table(RAW_BODY).map_err(db_error)?;
+    write.open_table(DEAD_LETTERS).map_err(db_error)?;
+    Ok(())
+}
+
+/// A table of JSON values keyed by id.
+pub type JsonTable = TableDefinition<'static, u64, &'static [u8]>;
+
+/// The id after the largest one in `table` (ids start at 1).
+pub fn next_id(table: &redb::Table<u64, &[u8]>) -> Result<u64, StoreError> {
+    use redb::ReadableTable;
+    Ok(table
+        .last()
+        .map_err(db_error)?
+        .map_or(1, |(k, _)| k.value() + 1))
+}
+
+/// Write `value` as JSON under `id`.
+pub fn put_json<T: serde::Serialize>(
+    write: &WriteTransaction,
+    table: JsonTable,
+    id: u64,
+    value: &T,
+) -> Result<(), StoreError> {
+    let mut t = write.open_table(table).map_err(db_error)?;
+    t.insert(id, super::codec::to_json(value).as_slice())
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Read the JSON value under `id`, if any.
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    read: &impl redb::ReadableTable<u64, &'static [u8]>,
+    table: JsonTable,
+    id: u64,
+) -> Result<Option<T>, StoreError> {
+    match read.get(id).map_err(db_error)? {
+        Some(v) => super::codec::from_json(table.name(), v.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Every value of a JSON table, in id order, that `keep` accepts.
+pub fn list_json<T: serde::de::DeserializeOwned>(
+    db: &redb::Database,
+    table: JsonTable,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, StoreError> {
+    use redb::ReadableTable;
+    let read = db.begin_read().map_err(db_error)?;
+    let t = read.open_table(table).map_err(db_error)?;
+    let mut out = Vec::new();
+    for entry in t.iter().map_err(db_error)? {
+        let (_, v) = entry.map_err(db_error)?;
+        let value: T = super::codec::from_json(table.name(), v.value())?;
+        if keep(&value) {
+            out.push(value);
+        }
+    }
+    Ok(out)
+}

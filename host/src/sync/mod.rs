@@ -1,0 +1,195 @@
+//! The sync engine: for each stream, `start` gives the first requests; each request is fetched,
+//! its exchange committed to the raw store, then parsed in a fresh instance; records go to the
+//! sink, rejects and failures to the dead-letter queue, `next` requests back into the frontier.
+
+mod report;
+mod shared;
+mod stream;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub use report::{StreamStats, SyncReport};
+use shared::Shared;
+
+use crate::config::Pipeline;
+use crate::fetch::{AuthInjector, FetchSettings, Fetcher, SecretError, Secrets, Target};
+use crate::home::Home;
+use crate::runtime::{CallLimits, LoadError, LoadedConnector, Runtime};
+use crate::sink::{JsonlSink, SinkError};
+use crate::store::{RunOutcome, Store, StoreError};
+
+/// A sync could not run (as opposed to single requests failing, which become dead letters).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The connector could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A secret could not be read.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// Output could not be written.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The pipeline names a stream the connector does not have.
+    #[error("pipeline names stream `{stream}`, but connector `{connector}` has only: {available}")]
+    UnknownStream {
+        stream: String,
+        connector: String,
+        available: String,
+    },
+    /// The base URL is unusable.
+    #[error("{0}")]
+    BaseUrl(String),
+    /// A worker thread died.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Settings of one sync that are not in the pipeline file.
+#[derive(Debug, Clone, Default)]
+pub struct SyncSettings {
+    /// Limits on each call into the connector.
+    pub limits: CallLimits,
+    /// HTTP settings.
+    pub fetch: FetchSettings,
+}
+
+/// Progress callbacks, for a progress bar. Every method has a no-op default.
+pub trait Observer: Send + Sync {
+    /// A page of `stream` was processed, writing `records` records.
+    fn on_page(&self, _stream: &str, _records: u64) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// Run one sync of `pipeline`, storing under `home`.
+pub async fn run(
+    pipeline: &Pipeline,
+    home: &Home,
+    runtime: &Runtime,
+    settings: SyncSettings,
+    observer: Arc<dyn Observer>,
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let connector = load_connector(runtime, pipeline, settings.limits.clone()).await?;
+    let manifest = connector.manifest().clone();
+    let streams = select_streams(pipeline, &connector)?;
+    let secrets = Secrets::resolve(&pipeline.secrets)?;
+    let mut warnings = Vec::new();
+    let missing = secrets.missing_for(&manifest.auth);
+    if !missing.is_empty() {
+        warnings.push(format!(
+            "the connector authenticates with secret(s) {}, which the pipeline's [secrets] does not define: requests are sent without credentials",
+            missing.join(", ")
+        ));
+    }
+    let base_url = pipeline
+        .base_url
+        .clone()
+        .unwrap_or_else(|| manifest.base_url.clone());
+    let target = Target::new(&base_url, &manifest.base_url, &manifest.allowed_hosts)
+        .map_err(SyncError::BaseUrl)?;
+    let fetcher = Fetcher::new(
+        target,
+        AuthInjector::new(manifest.auth.clone(), secrets),
+        manifest.retry.clone(),
+        settings.fetch,
+    );
+    let store = Arc::new(Store::open(&home.database())?);
+    let run = store.begin_run(&pipeline.name, connector.identity(), &streams)?;
+    let shared = Arc::new(Shared {
+        pipeline: pipeline.clone(),
+        connector,
+        fetcher,
+        store: store.clone(),
+        sink: Mutex::new(JsonlSink::open(&home.output(&pipeline.name))?),
+        run: run.id,
+        stats: Mutex::new(BTreeMap::new()),
+        warnings: Mutex::new(warnings),
+        observer,
+    });
+    let outcome = run_streams(&shared, &streams).await;
+    shared.sink.lock().expect("sink lock").flush()?;
+    let stats = shared.stats.lock().expect("stats lock").clone();
+    let run_outcome = match &outcome {
+        Ok(()) => RunOutcome::Succeeded,
+        Err(e) => RunOutcome::Failed(e.to_string()),
+    };
+    let run = store.finish_run(run.id, run_outcome, &report::run_counts(&stats))?;
+    outcome?;
+    let warnings = shared.warnings.lock().expect("warnings lock").clone();
+    Ok(SyncReport {
+        run,
+        streams: stats,
+        outputs: shared.sink.lock().expect("sink lock").written(),
+        database: store.path().to_path_buf(),
+        elapsed: started.elapsed(),
+        warnings,
+    })
+}
+
+/// Run every stream concurrently; the first hard error (database, disk) stops the run.
+async fn run_streams(shared: &Arc<Shared>, streams: &[String]) -> Result<(), SyncError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for stream in streams {
+        tasks.spawn(stream::sync_stream(shared.clone(), stream.clone()));
+    }
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let result = joined
+            .map_err(|e| SyncError::Internal(e.to_string()))
+            .and_then(|r| r);
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
+            tasks.abort_all();
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+async fn load_connector(
+    runtime: &Runtime,
+    pipeline: &Pipeline,
+    limits: CallLimits,
+) -> Result<LoadedConnector, SyncError> {
+    let runtime = runtime.clone();
+    let path = pipeline.connector.clone();
+    let loaded =
+        tokio::task::spawn_blocking(move || LoadedConnector::load(&runtime, &path, limits))
+            .await
+            .map_err(|e| SyncError::Internal(e.to_string()))?;
+    Ok(loaded?)
+}
+
+/// The pipeline's streams, checked against the manifest; every endpoint when it names none.
+fn select_streams(
+    pipeline: &Pipeline,
+    connector: &LoadedConnector,
+) -> Result<Vec<String>, SyncError> {
+    let endpoints: Vec<String> = connector
+        .manifest()
+        .endpoints
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let Some(wanted) = &pipeline.streams else {
+        return Ok(endpoints);
+    };
+    for stream in wanted {
+        if !endpoints.contains(stream) {
+            return Err(SyncError::UnknownStream {
+                stream: stream.clone(),
+                connector: connector.manifest().name.clone(),
+                available: endpoints.join(", "),
+            });
+        }
+    }
+    Ok(wanted.clone())
+}

@@ -1,0 +1,102 @@
+//! Replaying recorded traffic to a connector in plain `cargo test`.
+//!
+//! Recorded exchanges in the [octokit/fixtures] format (a JSON array of `scope`, `method`,
+//! `path`, `reqheaders`, `status`, `headers`, `response`) load as [`Exchange`]s that a
+//! connector's [`Connector::parse`](crate::Connector::parse) can be called with directly.
+//!
+//! [octokit/fixtures]: https://github.com/octokit/fixtures
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{Exchange, Header, Method, Request, Response};
+
+/// One exchange as the octokit fixtures record it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordedExchange {
+    /// Scheme, host and port, e.g. `https://api.github.com:443`.
+    pub scope: String,
+    /// The HTTP method, lower case.
+    pub method: String,
+    /// The request path, with its query string.
+    pub path: String,
+    /// The request headers as sent.
+    #[serde(default)]
+    pub reqheaders: serde_json::Map<String, Value>,
+    /// The response status.
+    pub status: u16,
+    /// The response headers.
+    #[serde(default)]
+    pub headers: serde_json::Map<String, Value>,
+    /// The decoded response body (JSON, or a string for empty and text bodies).
+    #[serde(default)]
+    pub response: Value,
+}
+
+impl RecordedExchange {
+    /// The response body as the API sent it: the JSON re-encoded, a string as its text.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match &self.response {
+            Value::String(text) => text.as_bytes().to_vec(),
+            Value::Null => Vec::new(),
+            json => serde_json::to_vec(json).expect("a JSON value always encodes"),
+        }
+    }
+
+    /// The response headers as name/value pairs, numbers written as text.
+    pub fn response_headers(&self) -> Vec<Header> {
+        headers_of(&self.headers)
+    }
+
+    /// The recorded method as the contract's [`Method`]; unknown methods read as `GET`.
+    pub fn http_method(&self) -> Method {
+        match self.method.to_ascii_lowercase().as_str() {
+            "post" => Method::Post,
+            "put" => Method::Put,
+            "patch" => Method::Patch,
+            "delete" => Method::Delete,
+            "head" => Method::Head,
+            _ => Method::Get,
+        }
+    }
+
+    /// This recording as the [`Exchange`] the host would hand to `parse` for `endpoint`.
+    pub fn to_exchange(&self, endpoint: &str) -> Exchange {
+        let scope = self.scope.trim_end_matches(":443");
+        Exchange {
+            request: Request {
+                endpoint: endpoint.to_string(),
+                method: self.http_method(),
+                url: format!("{scope}{}", self.path),
+                headers: headers_of(&self.reqheaders),
+                body: None,
+            },
+            response: Response {
+                status: self.status,
+                headers: self.response_headers(),
+                body: self.body_bytes(),
+            },
+            fetched_at_ms: 0,
+        }
+    }
+}
+
+fn headers_of(map: &serde_json::Map<String, Value>) -> Vec<Header> {
+    map.iter()
+        .map(|(name, value)| Header {
+            name: name.clone(),
+            value: match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        })
+        .collect()
+}
+
+/// Read a file of recorded exchanges in the octokit fixtures format.
+pub fn load_recorded(path: impl AsRef<std::path::Path>) -> Result<Vec<RecordedExchange>, String> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not octokit fixtures: {e}", path.display()))
+}

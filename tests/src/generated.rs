@@ -1,0 +1,54 @@
+//! The generated collection: deterministic GitHub issue-like records.
+
+use std::fmt::Write;
+
+/// The body of page `page` (1-based) of `per_page` records; empty past the last page.
+pub fn page_body(page: u64, per_page: u64, pages: u64) -> String {
+    let mut body = String::with_capacity((per_page as usize) * 1200 + 2);
+    body.push('[');
+    if page >= 1 && page <= pages {
+        for i in 0..per_page {
+            if i > 0 {
+                body.push(',');
+            }
+            write_issue(&mut body, (page - 1) * per_page + i + 1);
+        }
+    }
+    body.push(']');
+    body
+}
+
+/// One issue record with id `n`: same `n`, same bytes, every time.
+fn write_issue(out: &mut String, n: u64) {
+    let text = "Steps to reproduce: sync the endpoint, kill the process, resume it. Expected every record exactly once. ";
+    let _ = write!(
+        out,
+        r#"{{"id":{id},"number":{n},"node_id":"I_kwDO{n:08}","title":"Generated issue {n}","state":"{state}","locked":false,"comments":{comments},"user":{{"login":"user{u}","id":{u},"type":"User","site_admin":false}},"labels":[{{"id":{l},"name":"label-{l}","color":"ededed","default":false}}],"amount":"{whole}.{cents:02}","created_at":"2024-01-{day:02}T10:00:00Z","updated_at":"2024-02-{day:02}T12:30:00Z","closed_at":null,"author_association":"MEMBER","body":"{body}"}}"#,
+        id = 1_000_000_000 + n,
+        state = if n % 3 == 0 { "closed" } else { "open" },
+        comments = n % 17,
+        u = 100 + n % 50,
+        l = n % 7,
+        whole = n * 37 % 100_000,
+        cents = n % 100,
+        day = 1 + n % 28,
+        body = text.repeat(8),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_hold_valid_deterministic_records_of_about_a_kilobyte() {
+        let body = page_body(2, 10, 3);
+        assert_eq!(body, page_body(2, 10, 3));
+        let records: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+        assert_eq!(records.len(), 10);
+        assert_eq!(records[0]["number"], 11);
+        let average = body.len() / 10;
+        assert!((900..2000).contains(&average), "{average} bytes per record");
+        assert_eq!(page_body(4, 10, 3), "[]");
+    }
+}

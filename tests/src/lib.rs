@@ -1,0 +1,18 @@
+//! The mock API server that apiary's tests and demo sync against, on loopback only.
+//!
+//! It serves two kinds of data:
+//! - **recorded traffic**: every exchange of the octokit fixture files in a folder, matched by
+//!   method + path (the exact query first, then the path alone), with absolute
+//!   `https://api.github.com` URLs in headers rewritten to the mock itself;
+//! - **a generated collection**: `GET /repos/{owner}/generated/issues?per_page=M&page=N`, GitHub
+//!   issue-like records (about 1 KB each) in `pages` pages, paginated with `Link: rel="next"`,
+//!   with deterministic content, so the github connector syncs it unchanged.
+//!
+//! `GET /__mock/stats` returns request counts as JSON. Faults are switched on in [`MockConfig`].
+
+mod generated;
+mod recorded;
+mod server;
+pub mod spawn;
+
+pub use server::{MockConfig, Stats, serve};
