@@ -159,6 +159,13 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Point the pipeline at another base URL (a mock server, a proxy).
+    pub fn set_base_url(&mut self, url: &str) -> Result<(), String> {
+        url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        self.base_url = Some(url.to_string());
+        Ok(())
+    }
+
     /// The `[config]` values as the connector receives them.
     pub fn config_pairs(&self) -> Vec<(String, String)> {
         self.config

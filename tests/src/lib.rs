@@ -11,6 +11,7 @@
 //! `GET /__mock/stats` returns request counts as JSON. Faults are switched on in [`MockConfig`].
 
 mod generated;
+pub mod harness;
 mod recorded;
 mod server;
 pub mod spawn;

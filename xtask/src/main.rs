@@ -1,1 +1,159 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>`:
+//!
+//! - `demo`: build everything, start the mock API on loopback, sync the GitHub example pipeline
+//!   against it into `./.apiary`, print the summary and where the output went;
+//! - `test`: build the connectors to wasm and the binaries, then run every test;
+//! - `connectors`: build every connector (and the test connectors) to `wasm32-wasip2`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+/// Every crate built to wasm: the shipped connectors and the ones tests load.
+const WASM_PACKAGES: &[&str] = &["github-connector"];
+
+fn main() -> Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match task.as_str() {
+        "demo" => demo(&root),
+        "test" => test(),
+        "connectors" => build_connectors(),
+        _ => bail!("usage: cargo xtask demo | test | connectors"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the workspace")
+        .to_path_buf()
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("cargo {} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Install the wasm target with rustup if it is missing (a fresh machine has only the host's).
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip2") =>
+        {
+            Ok(())
+        }
+        Ok(_) => {
+            let status = Command::new("rustup")
+                .args(["target", "add", "wasm32-wasip2"])
+                .status()?;
+            if !status.success() {
+                bail!("`rustup target add wasm32-wasip2` failed");
+            }
+            Ok(())
+        }
+        // No rustup: the toolchain was installed another way; let cargo say what is missing.
+        Err(_) => Ok(()),
+    }
+}
+
+fn build_connectors() -> Result<()> {
+    ensure_wasm_target()?;
+    let mut args = vec!["build", "--release", "--target", "wasm32-wasip2"];
+    for package in WASM_PACKAGES {
+        args.extend(["-p", package]);
+    }
+    cargo(&args)
+}
+
+/// Always the whole workspace: a narrower selection unifies features differently and would
+/// rebuild wasmtime and friends a second time.
+fn build_binaries() -> Result<()> {
+    cargo(&["build", "--workspace"])
+}
+
+fn test() -> Result<()> {
+    build_connectors()?;
+    build_binaries()?;
+    cargo(&["test", "--workspace"])
+}
+
+fn demo(root: &Path) -> Result<()> {
+    build_connectors()?;
+    build_binaries()?;
+    let bin = root.join("target/debug");
+    let mut mock = Mock::start(
+        &bin.join("apiary-mock"),
+        &root.join("tests/fixtures/github"),
+    )?;
+    println!("mock GitHub API listening on {}\n", mock.base_url);
+    let status = Command::new(bin.join("apiary"))
+        .args([
+            "run",
+            "examples/github-issues.toml",
+            "--base-url",
+            &mock.base_url,
+        ])
+        // The mock ignores credentials; a token shows that secrets are injected, never stored.
+        .env("GITHUB_TOKEN", "demo-token-not-a-secret")
+        .status()
+        .context("running apiary")?;
+    mock.stop();
+    if !status.success() {
+        bail!("the demo sync failed");
+    }
+    println!(
+        "\nThe records are in .apiary/out/github-issues/issues.jsonl; try `target/debug/apiary runs`."
+    );
+    Ok(())
+}
+
+/// The mock API server process, stopped on drop.
+struct Mock {
+    child: Child,
+    base_url: String,
+}
+
+impl Mock {
+    fn start(binary: &Path, fixtures: &Path) -> Result<Mock> {
+        let mut child = Command::new(binary)
+            .arg("--fixtures")
+            .arg(fixtures)
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting the mock API")?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
+        let base_url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .context("the mock API did not start")?
+            .to_string();
+        Ok(Mock { child, base_url })
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

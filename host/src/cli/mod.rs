@@ -36,6 +36,9 @@ enum Command {
     Run {
         /// The pipeline file (TOML).
         pipeline: PathBuf,
+        /// Send requests here instead of the pipeline's or manifest's base URL (a mock, a proxy).
+        #[arg(long)]
+        base_url: Option<String>,
     },
     /// Print a connector's manifest.
     Inspect {
@@ -50,14 +53,24 @@ enum Command {
 pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
     let home = Home::new(&args.home);
     match args.command {
-        Command::Run { pipeline } => run(&home, &pipeline, args.json).await,
+        Command::Run { pipeline, base_url } => run(&home, &pipeline, base_url, args.json).await,
         Command::Inspect { connector } => inspect(&connector, args.json),
         Command::Runs => runs(&home, args.json),
     }
 }
 
-async fn run(home: &Home, pipeline_path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
-    let pipeline = Pipeline::load(pipeline_path)?;
+async fn run(
+    home: &Home,
+    pipeline_path: &std::path::Path,
+    base_url: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut pipeline = Pipeline::load(pipeline_path)?;
+    if let Some(url) = base_url {
+        pipeline
+            .set_base_url(&url)
+            .map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
+    }
     let runtime = Runtime::new()?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
     let report = sync::run(

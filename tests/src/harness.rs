@@ -1,0 +1,172 @@
+//! Helpers for end-to-end tests: where the built binaries and connectors are, a scratch apiary
+//! home, pipeline files, and running the real `apiary` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The cargo profile folder the running test binary was built into (`target/debug`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
+}
+
+/// A binary of the workspace, built by `cargo xtask test` (or `cargo build --workspace`).
+pub fn binary(name: &str) -> PathBuf {
+    let path = profile_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo xtask test`",
+        path.display()
+    );
+    path
+}
+
+/// A connector component built by `cargo xtask connectors`, e.g. `github_connector`.
+pub fn connector_wasm(crate_name: &str) -> PathBuf {
+    let target = profile_dir().parent().expect("target folder").to_path_buf();
+    let path = target
+        .join("wasm32-wasip2/release")
+        .join(format!("{crate_name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo xtask test`",
+        path.display()
+    );
+    path
+}
+
+/// The recorded GitHub traffic shipped with the tests.
+pub fn github_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/github")
+}
+
+/// The finished `apiary` process.
+#[derive(Debug)]
+pub struct Ran {
+    /// Whether it exited with status 0.
+    pub success: bool,
+    /// Its exit code.
+    pub code: Option<i32>,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+}
+
+impl From<Output> for Ran {
+    fn from(o: Output) -> Ran {
+        Ran {
+            success: o.status.success(),
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// A scratch folder holding an apiary home and pipeline files, removed when dropped.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch::new()
+    }
+}
+
+impl Scratch {
+    /// A new empty scratch folder.
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The apiary home inside it.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// Where a pipeline's stream output goes.
+    pub fn output(&self, pipeline: &str, stream: &str) -> PathBuf {
+        self.home()
+            .join("out")
+            .join(pipeline)
+            .join(format!("{stream}.jsonl"))
+    }
+
+    /// Write a file into the folder and return its path.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write scratch file");
+        path
+    }
+
+    /// Run `apiary --home <home> args...`.
+    pub fn apiary(&self, args: &[&str]) -> Ran {
+        self.apiary_with_env(args, &[])
+    }
+
+    /// Run `apiary` with extra environment variables.
+    pub fn apiary_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
+        let mut command = Command::new(binary("apiary"));
+        command
+            .arg("--home")
+            .arg(self.home())
+            .args(args)
+            .env_remove("RUST_LOG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().expect("running apiary").into()
+    }
+}
+
+/// A pipeline file's text.
+pub struct PipelineSpec<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// The connector component.
+    pub connector: &'a Path,
+    /// The base URL (the mock's).
+    pub base_url: &'a str,
+    /// Streams to sync.
+    pub streams: &'a [&'a str],
+    /// `[config]` entries, as TOML values.
+    pub config: &'a [(&'a str, &'a str)],
+}
+
+impl PipelineSpec<'_> {
+    /// The TOML text.
+    pub fn toml(&self) -> String {
+        let streams: Vec<String> = self.streams.iter().map(|s| format!("{s:?}")).collect();
+        let mut text = format!(
+            "name = {:?}\nconnector = {:?}\nbase-url = {:?}\nstreams = [{}]\n\n[config]\n",
+            self.name,
+            self.connector.display().to_string(),
+            self.base_url,
+            streams.join(", ")
+        );
+        for (k, v) in self.config {
+            text.push_str(&format!("{k} = {v}\n"));
+        }
+        text
+    }
+}
+
+/// The lines of a JSONL file, parsed.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
