@@ -22,15 +22,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::fetch::Jitter;
+
 /// A pipeline file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read pipeline file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     /// The file is not a valid pipeline (bad TOML, unknown key, missing field, bad value).
     #[error("invalid pipeline file {path}: {message}")]
     Invalid { path: PathBuf, message: String },
@@ -59,6 +58,61 @@ pub struct Pipeline {
     /// Where records go.
     #[serde(default)]
     pub sink: SinkConfig,
+    /// Overrides of the connector's retry policy.
+    #[serde(default)]
+    pub retry: RetryOverrides,
+    /// HTTP timeouts and limits.
+    #[serde(default)]
+    pub http: HttpOverrides,
+    /// Per-bucket rate limits replacing the connector's declarations (lower only, unless
+    /// `allow-raise = true`).
+    #[serde(default)]
+    pub buckets: BTreeMap<String, BucketOverride>,
+}
+
+/// The `[retry]` table: each key replaces the manifest's value.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RetryOverrides {
+    /// Attempts in all, the first included.
+    pub max_attempts: Option<u32>,
+    /// The first backoff step, in ms.
+    pub base_ms: Option<u64>,
+    /// The largest backoff step, in ms.
+    pub max_ms: Option<u64>,
+    /// How noise is added to each step.
+    pub jitter: Option<Jitter>,
+    /// Statuses retried on top of 408, 425, 429, 500, 502, 503, 504.
+    pub retry_statuses: Option<Vec<u16>>,
+    /// The longest `Retry-After` or reset wait honoured, in seconds (default 900).
+    pub max_retry_after_s: Option<u64>,
+}
+
+/// The `[http]` table.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpOverrides {
+    /// Time to connect, in ms (default 10,000).
+    pub connect_timeout_ms: Option<u64>,
+    /// Time for a whole request, in ms (default 60,000).
+    pub timeout_ms: Option<u64>,
+    /// Largest response body accepted, in MiB (default 64).
+    pub max_body_mib: Option<usize>,
+}
+
+/// One `[buckets.NAME]` table.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BucketOverride {
+    /// Requests per period.
+    pub requests: u32,
+    /// The period, in ms.
+    pub per_ms: u64,
+    /// Requests allowed at once; the connector's when absent.
+    pub burst: Option<u32>,
+    /// Allow a rate or burst above the connector's declaration (logged as a warning).
+    #[serde(default)]
+    pub allow_raise: bool,
 }
 
 /// A `[config]` value: strings, numbers and booleans are handed over as text.
@@ -118,14 +172,10 @@ impl Pipeline {
     /// Read and check the pipeline file at `path`; the connector path is resolved against the
     /// file's folder.
     pub fn load(path: &Path) -> Result<Pipeline, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut pipeline = Pipeline::parse(&text).map_err(|message| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut pipeline =
+            Pipeline::parse(&text).map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
         let folder = path.parent().unwrap_or(Path::new("."));
         pipeline.connector = folder.join(&pipeline.connector);
         Ok(pipeline)
@@ -139,11 +189,8 @@ impl Pipeline {
     }
 
     fn check(&self) -> Result<(), String> {
-        let valid_name = !self.name.is_empty()
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let valid_name =
+            !self.name.is_empty() && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid_name {
             return Err(format!(
                 "`name` must be letters, digits, `-` or `_` (it names the output folder), not {:?}",
@@ -168,10 +215,7 @@ impl Pipeline {
 
     /// The `[config]` values as the connector receives them.
     pub fn config_pairs(&self) -> Vec<(String, String)> {
-        self.config
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect()
+        self.config.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
     }
 }
 
@@ -203,6 +247,17 @@ per_page = 3
 
 [secrets]
 token = { env = "GITHUB_TOKEN" }
+
+[retry]
+max-attempts = 3
+jitter = "full"
+
+[http]
+timeout-ms = 5000
+
+[buckets.core]
+requests = 10
+per-ms = 1000
 "#;
 
     #[test]
@@ -212,19 +267,19 @@ token = { env = "GITHUB_TOKEN" }
         assert_eq!(p.streams.as_deref(), Some(&["issues".to_string()][..]));
         assert_eq!(
             p.config_pairs(),
-            vec![
-                ("owner".into(), "octokit-fixture-org".into()),
-                ("per_page".into(), "3".into())
-            ]
+            vec![("owner".into(), "octokit-fixture-org".into()), ("per_page".into(), "3".into())]
         );
         assert_eq!(p.secrets["token"], SecretSource::Env("GITHUB_TOKEN".into()));
         assert_eq!(p.sink.kind, SinkKind::Jsonl);
+        assert_eq!(p.retry.max_attempts, Some(3));
+        assert_eq!(p.retry.jitter, Some(Jitter::Full));
+        assert_eq!(p.http.timeout_ms, Some(5000));
+        assert_eq!(p.buckets["core"], BucketOverride { requests: 10, per_ms: 1000, burst: None, allow_raise: false });
     }
 
     #[test]
     fn an_unknown_key_is_named_with_its_line() {
-        let err = Pipeline::parse("name = \"x\"\nconnector = \"c.wasm\"\nstreem = [\"a\"]\n")
-            .unwrap_err();
+        let err = Pipeline::parse("name = \"x\"\nconnector = \"c.wasm\"\nstreem = [\"a\"]\n").unwrap_err();
         assert!(err.starts_with("line 3:"), "{err}");
         assert!(err.contains("unknown field `streem`"), "{err}");
         assert!(!err.contains('\n'));
@@ -236,8 +291,7 @@ token = { env = "GITHUB_TOKEN" }
         assert!(err.contains("missing field `connector`"), "{err}");
         let err = Pipeline::parse("name = \"../x\"\nconnector = \"c.wasm\"\n").unwrap_err();
         assert!(err.contains("`name` must be"), "{err}");
-        let err = Pipeline::parse("name = \"x\"\nconnector = \"c.wasm\"\nbase-url = \"nope\"\n")
-            .unwrap_err();
+        let err = Pipeline::parse("name = \"x\"\nconnector = \"c.wasm\"\nbase-url = \"nope\"\n").unwrap_err();
         assert!(err.contains("not a URL"), "{err}");
     }
 }

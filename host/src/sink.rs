@@ -42,9 +42,7 @@ pub fn validate_record(stream: &str, json: &str) -> Result<(), InvalidRecord> {
 pub fn is_valid_stream_name(stream: &str) -> bool {
     !stream.is_empty()
         && !stream.starts_with('.')
-        && stream
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && stream.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// The JSONL files of one pipeline.
@@ -62,14 +60,8 @@ struct StreamFile {
 impl JsonlSink {
     /// The sink writing under `dir` (created if needed).
     pub fn open(dir: &Path) -> Result<JsonlSink, SinkError> {
-        std::fs::create_dir_all(dir).map_err(|source| SinkError {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        Ok(JsonlSink {
-            dir: dir.to_path_buf(),
-            files: BTreeMap::new(),
-        })
+        std::fs::create_dir_all(dir).map_err(|source| SinkError { path: dir.to_path_buf(), source })?;
+        Ok(JsonlSink { dir: dir.to_path_buf(), files: BTreeMap::new() })
     }
 
     /// The file a stream's records go to.
@@ -81,14 +73,8 @@ impl JsonlSink {
     pub fn write(&mut self, stream: &str, json: &str) -> Result<(), SinkError> {
         let file = self.file(stream)?;
         let line = one_line(json);
-        let result = file
-            .writer
-            .write_all(line.as_bytes())
-            .and_then(|_| file.writer.write_all(b"\n"));
-        result.map_err(|source| SinkError {
-            path: file.path.clone(),
-            source,
-        })?;
+        let result = file.writer.write_all(line.as_bytes()).and_then(|_| file.writer.write_all(b"\n"));
+        result.map_err(|source| SinkError { path: file.path.clone(), source })?;
         file.offset += line.len() as u64 + 1;
         Ok(())
     }
@@ -96,20 +82,14 @@ impl JsonlSink {
     /// Push buffered records to the files.
     pub fn flush(&mut self) -> Result<(), SinkError> {
         for file in self.files.values_mut() {
-            file.writer.flush().map_err(|source| SinkError {
-                path: file.path.clone(),
-                source,
-            })?;
+            file.writer.flush().map_err(|source| SinkError { path: file.path.clone(), source })?;
         }
         Ok(())
     }
 
     /// Every file written to, by stream.
     pub fn written(&self) -> Vec<(String, PathBuf)> {
-        self.files
-            .iter()
-            .map(|(s, f)| (s.clone(), f.path.clone()))
-            .collect()
+        self.files.iter().map(|(s, f)| (s.clone(), f.path.clone())).collect()
     }
 
     fn file(&mut self, stream: &str) -> Result<&mut StreamFile, SinkError> {
@@ -119,19 +99,9 @@ impl JsonlSink {
                 .create(true)
                 .append(true)
                 .open(&path)
-                .map_err(|source| SinkError {
-                    path: path.clone(),
-                    source,
-                })?;
+                .map_err(|source| SinkError { path: path.clone(), source })?;
             let offset = file.metadata().map(|m| m.len()).unwrap_or(0);
-            self.files.insert(
-                stream.to_string(),
-                StreamFile {
-                    path,
-                    writer: BufWriter::new(file),
-                    offset,
-                },
-            );
+            self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::new(file), offset });
         }
         Ok(self.files.get_mut(stream).expect("just inserted"))
     }
@@ -140,11 +110,7 @@ impl JsonlSink {
 /// The JSON without line breaks: outside strings they are whitespace, inside strings JSON
 /// forbids them, so removing them never changes the value.
 fn one_line(json: &str) -> std::borrow::Cow<'_, str> {
-    if json.contains(['\n', '\r']) {
-        json.replace(['\n', '\r'], "").into()
-    } else {
-        json.into()
-    }
+    if json.contains(['\n', '\r']) { json.replace(['\n', '\r'], "").into() } else { json.into() }
 }
 
 #[cfg(test)]
@@ -155,27 +121,17 @@ mod tests {
     fn appends_records_byte_for_byte_one_per_line() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = JsonlSink::open(dir.path()).unwrap();
-        sink.write("items", r#"{"amount":12345678901234567.891,"e":1e400}"#)
-            .unwrap();
+        sink.write("items", r#"{"amount":12345678901234567.891,"e":1e400}"#).unwrap();
         sink.write("items", "{\n  \"a\": \"\\u00e9\"\n}").unwrap();
         sink.flush().unwrap();
         let text = std::fs::read_to_string(dir.path().join("items.jsonl")).unwrap();
-        assert_eq!(
-            text,
-            "{\"amount\":12345678901234567.891,\"e\":1e400}\n{  \"a\": \"\\u00e9\"}\n"
-        );
+        assert_eq!(text, "{\"amount\":12345678901234567.891,\"e\":1e400}\n{  \"a\": \"\\u00e9\"}\n");
     }
 
     #[test]
     fn rejects_invalid_json_and_stream_names_that_escape_the_folder() {
-        assert!(matches!(
-            validate_record("items", "{\"a\":"),
-            Err(InvalidRecord::NotJson(_))
-        ));
-        assert!(matches!(
-            validate_record("../etc", "{}"),
-            Err(InvalidRecord::BadStream(_))
-        ));
+        assert!(matches!(validate_record("items", "{\"a\":"), Err(InvalidRecord::NotJson(_))));
+        assert!(matches!(validate_record("../etc", "{}"), Err(InvalidRecord::BadStream(_))));
         assert!(validate_record("issues", "{}").is_ok());
     }
 }

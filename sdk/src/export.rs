@@ -20,13 +20,10 @@ macro_rules! export_connector {
                 fn start(
                     endpoint: ::std::string::String,
                     ctx: $crate::SyncContext,
-                ) -> ::std::result::Result<::std::vec::Vec<$crate::Request>, ::std::string::String>
-                {
+                ) -> ::std::result::Result<::std::vec::Vec<$crate::Request>, ::std::string::String> {
                     <$connector as $crate::Connector>::start(&endpoint, &ctx)
                 }
-                fn parse(
-                    exchange: $crate::Exchange,
-                ) -> ::std::result::Result<$crate::Page, $crate::ParseError> {
+                fn parse(exchange: $crate::Exchange) -> ::std::result::Result<$crate::Page, $crate::ParseError> {
                     <$connector as $crate::Connector>::parse(&exchange)
                 }
             }

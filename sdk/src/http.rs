@@ -18,10 +18,7 @@ impl Request {
 
     /// Add a header (builder style).
     pub fn with_header(mut self, name: &str, value: &str) -> Request {
-        self.headers.push(Header {
-            name: name.to_string(),
-            value: value.to_string(),
-        });
+        self.headers.push(Header { name: name.to_string(), value: value.to_string() });
         self
     }
 }
@@ -29,10 +26,7 @@ impl Request {
 impl Response {
     /// The first value of the header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
     }
 }
 
@@ -101,6 +95,23 @@ fn names_relation(param: &str, rel: &str) -> bool {
             .any(|r| r.eq_ignore_ascii_case(rel))
 }
 
+/// `value` encoded for a URL query (`application/x-www-form-urlencoded`: space as `+`).
+///
+/// ```
+/// assert_eq!(apiary_sdk::query_escape("is:open label:bug"), "is%3Aopen+label%3Abug");
+/// ```
+pub fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(byte as char),
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,14 +132,8 @@ mod tests {
 
     #[test]
     fn accepts_unquoted_and_multiple_relations_and_commas_in_urls() {
-        assert_eq!(
-            link_relation("<https://x/a?b=1,2>; rel=next", "next"),
-            Some("https://x/a?b=1,2")
-        );
-        assert_eq!(
-            link_relation(r#"<https://x/p>; rel="prev first""#, "first"),
-            Some("https://x/p")
-        );
+        assert_eq!(link_relation("<https://x/a?b=1,2>; rel=next", "next"), Some("https://x/a?b=1,2"));
+        assert_eq!(link_relation(r#"<https://x/p>; rel="prev first""#, "first"), Some("https://x/p"));
         assert_eq!(link_relation("garbage without brackets", "next"), None);
         assert_eq!(link_relation("<https://x/unterminated", "next"), None);
     }

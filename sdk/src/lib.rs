@@ -58,12 +58,12 @@ mod records;
 pub mod testing;
 
 pub use __private::bindings::apiary::connector::types::{
-    Auth, Bucket, Endpoint, Exchange, Header, Level, Manifest, Method, Page, ParseError, Record,
+    Auth, Bucket, Endpoint, Exchange, Header, Level, Manifest, Method, Page, ParseError, RateLimitHeaders, Record,
     Reject, Request, Response, RetryPolicy, SyncContext,
 };
-pub use http::{link_next, link_relation};
+pub use http::{link_next, link_relation, query_escape};
 pub use manifest::{DEFAULT_RETRY_STATUSES, manifest};
-pub use records::{json_array_records, key_of};
+pub use records::{json_array_records, json_field_records, key_of};
 
 /// An API connector: what the API is, and how to read it.
 ///

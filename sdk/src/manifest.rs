@@ -18,44 +18,47 @@ pub fn manifest(name: &str, version: &str, api_version: &str, base_url: &str) ->
         buckets: Vec::new(),
         endpoints: Vec::new(),
         retry: RetryPolicy::default(),
+        rate_limit_headers: None,
     }
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 5,
-            base_ms: 2_000,
-            max_ms: 60_000,
-            retry_statuses: Vec::new(),
-        }
+        RetryPolicy { max_attempts: 5, base_ms: 2_000, max_ms: 60_000, retry_statuses: Vec::new() }
     }
 }
 
 impl Bucket {
     /// A bucket of `requests` per `per_ms` milliseconds, with a burst of `burst`.
     pub fn new(name: &str, requests: u32, per_ms: u64, burst: u32) -> Bucket {
-        Bucket {
-            name: name.to_string(),
-            requests,
-            per_ms,
-            burst,
-        }
+        Bucket { name: name.to_string(), requests, per_ms, burst }
     }
 }
 
 impl Endpoint {
     /// A `GET` endpoint named `name` (its stream name), one request in flight, no buckets.
     pub fn get(name: &str, path: &str) -> Endpoint {
+        Endpoint::new(name, Method::Get, path)
+    }
+
+    /// An endpoint with any method, one request in flight, no buckets.
+    pub fn new(name: &str, method: Method, path: &str) -> Endpoint {
         Endpoint {
             name: name.to_string(),
-            method: Method::Get,
+            method,
             path: path.to_string(),
             buckets: Vec::new(),
             max_in_flight: 1,
             primary_key: Vec::new(),
             cursor_field: None,
+            idempotency_key: None,
         }
+    }
+
+    /// The header the API reads an idempotency key from; lets the host retry a POST safely.
+    pub fn idempotency_key(mut self, header: &str) -> Endpoint {
+        self.idempotency_key = Some(header.to_string());
+        self
     }
 
     /// Draw one token from `bucket` for each request to this endpoint.
@@ -85,21 +88,13 @@ impl Endpoint {
 
 impl Default for crate::Page {
     fn default() -> Self {
-        crate::Page {
-            records: Vec::new(),
-            rejects: Vec::new(),
-            next: Vec::new(),
-            checkpoint: None,
-        }
+        crate::Page { records: Vec::new(), rejects: Vec::new(), next: Vec::new(), checkpoint: None }
     }
 }
 
 impl crate::SyncContext {
     /// The pipeline's `[config]` value `name`, if set.
     pub fn config(&self, name: &str) -> Option<&str> {
-        self.config
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.config.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }

@@ -3,6 +3,7 @@
 //! Records are passed through as slices of the response body, so every number keeps every
 //! digit and the parser does no more work than finding where each record starts and ends.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -12,21 +13,34 @@ use crate::{Exchange, ParseError, Record};
 
 /// Every element of the JSON array in the response body, as a record of `stream`, keyed by
 /// the `primary_key` fields. A body that is not a JSON array is [`ParseError::Malformed`].
-pub fn json_array_records(
+pub fn json_array_records(exchange: &Exchange, stream: &str, primary_key: &[&str]) -> Result<Vec<Record>, ParseError> {
+    let elements: Vec<&RawValue> = serde_json::from_slice(&exchange.response.body)
+        .map_err(|e| ParseError::Malformed(format!("response body is not a JSON array: {e}")))?;
+    Ok(records_of(elements, stream, primary_key))
+}
+
+/// Every element of the JSON array under `field` of the response body's object (e.g. the
+/// `items` of a search result, the `data` of a Stripe list), as records of `stream`.
+pub fn json_field_records(
     exchange: &Exchange,
+    field: &str,
     stream: &str,
     primary_key: &[&str],
 ) -> Result<Vec<Record>, ParseError> {
-    let elements: Vec<&RawValue> = serde_json::from_slice(&exchange.response.body)
-        .map_err(|e| ParseError::Malformed(format!("response body is not a JSON array: {e}")))?;
-    Ok(elements
+    let object: BTreeMap<String, &RawValue> = serde_json::from_slice(&exchange.response.body)
+        .map_err(|e| ParseError::Malformed(format!("response body is not a JSON object: {e}")))?;
+    let array = object.get(field).ok_or_else(|| ParseError::Malformed(format!("response has no `{field}` field")))?;
+    let elements: Vec<&RawValue> = serde_json::from_str(array.get())
+        .map_err(|e| ParseError::Malformed(format!("`{field}` is not a JSON array: {e}")))?;
+    Ok(records_of(elements, stream, primary_key))
+}
+
+/// Records passing each raw element through unchanged.
+fn records_of(elements: Vec<&RawValue>, stream: &str, primary_key: &[&str]) -> Vec<Record> {
+    elements
         .into_iter()
-        .map(|raw| Record {
-            stream: stream.to_string(),
-            key: key_of(raw, primary_key),
-            json: raw.get().to_string(),
-        })
-        .collect())
+        .map(|raw| Record { stream: stream.to_string(), key: key_of(raw, primary_key), json: raw.get().to_string() })
+        .collect()
 }
 
 /// The primary key of a JSON object: the values of `fields`, strings unquoted, joined by `/`.
@@ -79,11 +93,7 @@ mod tests {
     fn exchange(body: &str) -> Exchange {
         Exchange {
             request: Request::get("items", "/items"),
-            response: Response {
-                status: 200,
-                headers: vec![],
-                body: body.as_bytes().to_vec(),
-            },
+            response: Response { status: 200, headers: vec![], body: body.as_bytes().to_vec() },
             fetched_at_ms: 0,
         }
     }
@@ -103,11 +113,22 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_an_array_is_malformed() {
-        let err =
-            json_array_records(&exchange(r#"{"message":"oops"}"#), "items", &["id"]).unwrap_err();
+        let err = json_array_records(&exchange(r#"{"message":"oops"}"#), "items", &["id"]).unwrap_err();
         assert!(matches!(err, ParseError::Malformed(m) if m.contains("not a JSON array")));
         let err = json_array_records(&exchange("[{\"id\":1},"), "items", &["id"]).unwrap_err();
         assert!(matches!(err, ParseError::Malformed(_)));
+    }
+
+    #[test]
+    fn records_under_a_field_of_an_object() {
+        let body = r#"{"total_count":2,"items":[{"id":7,"n":1.50},{"id":8}]}"#;
+        let records = json_field_records(&exchange(body), "items", "search", &["id"]).unwrap();
+        assert_eq!(
+            records.iter().map(|r| r.json.as_str()).collect::<Vec<_>>(),
+            [r#"{"id":7,"n":1.50}"#, r#"{"id":8}"#]
+        );
+        let missing = json_field_records(&exchange(r#"{"data":[]}"#), "items", "search", &["id"]);
+        assert!(matches!(missing, Err(ParseError::Malformed(m)) if m.contains("no `items`")));
     }
 
     #[test]

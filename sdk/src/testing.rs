@@ -71,11 +71,7 @@ impl RecordedExchange {
                 headers: headers_of(&self.reqheaders),
                 body: None,
             },
-            response: Response {
-                status: self.status,
-                headers: self.response_headers(),
-                body: self.body_bytes(),
-            },
+            response: Response { status: self.status, headers: self.response_headers(), body: self.body_bytes() },
             fetched_at_ms: 0,
         }
     }
@@ -97,6 +93,5 @@ fn headers_of(map: &serde_json::Map<String, Value>) -> Vec<Header> {
 pub fn load_recorded(path: impl AsRef<std::path::Path>) -> Result<Vec<RecordedExchange>, String> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not octokit fixtures: {e}", path.display()))
+    serde_json::from_str(&text).map_err(|e| format!("{}: not octokit fixtures: {e}", path.display()))
 }

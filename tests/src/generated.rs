@@ -20,7 +20,8 @@ pub fn page_body(page: u64, per_page: u64, pages: u64) -> String {
 
 /// One issue record with id `n`: same `n`, same bytes, every time.
 fn write_issue(out: &mut String, n: u64) {
-    let text = "Steps to reproduce: sync the endpoint, kill the process, resume it. Expected every record exactly once. ";
+    let text =
+        "Steps to reproduce: sync the endpoint, kill the process, resume it. Expected every record exactly once. ";
     let _ = write!(
         out,
         r#"{{"id":{id},"number":{n},"node_id":"I_kwDO{n:08}","title":"Generated issue {n}","state":"{state}","locked":false,"comments":{comments},"user":{{"login":"user{u}","id":{u},"type":"User","site_admin":false}},"labels":[{{"id":{l},"name":"label-{l}","color":"ededed","default":false}}],"amount":"{whole}.{cents:02}","created_at":"2024-01-{day:02}T10:00:00Z","updated_at":"2024-02-{day:02}T12:30:00Z","closed_at":null,"author_association":"MEMBER","body":"{body}"}}"#,

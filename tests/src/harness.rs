@@ -7,34 +7,21 @@ use std::process::{Command, Output};
 /// The cargo profile folder the running test binary was built into (`target/debug`).
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>")
-        .to_path_buf()
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
 }
 
 /// A binary of the workspace, built by `cargo xtask test` (or `cargo build --workspace`).
 pub fn binary(name: &str) -> PathBuf {
     let path = profile_dir().join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo xtask test`",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run the tests with `cargo xtask test`", path.display());
     path
 }
 
 /// A connector component built by `cargo xtask connectors`, e.g. `github_connector`.
 pub fn connector_wasm(crate_name: &str) -> PathBuf {
     let target = profile_dir().parent().expect("target folder").to_path_buf();
-    let path = target
-        .join("wasm32-wasip2/release")
-        .join(format!("{crate_name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo xtask test`",
-        path.display()
-    );
+    let path = target.join("wasm32-wasip2/release").join(format!("{crate_name}.wasm"));
+    assert!(path.exists(), "{} is missing: run the tests with `cargo xtask test`", path.display());
     path
 }
 
@@ -81,9 +68,7 @@ impl Default for Scratch {
 impl Scratch {
     /// A new empty scratch folder.
     pub fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Scratch { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     /// The folder.
@@ -98,10 +83,7 @@ impl Scratch {
 
     /// Where a pipeline's stream output goes.
     pub fn output(&self, pipeline: &str, stream: &str) -> PathBuf {
-        self.home()
-            .join("out")
-            .join(pipeline)
-            .join(format!("{stream}.jsonl"))
+        self.home().join("out").join(pipeline).join(format!("{stream}.jsonl"))
     }
 
     /// Write a file into the folder and return its path.
@@ -119,11 +101,7 @@ impl Scratch {
     /// Run `apiary` with extra environment variables.
     pub fn apiary_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
         let mut command = Command::new(binary("apiary"));
-        command
-            .arg("--home")
-            .arg(self.home())
-            .args(args)
-            .env_remove("RUST_LOG");
+        command.arg("--home").arg(self.home()).args(args).env_remove("RUST_LOG");
         for (k, v) in env {
             command.env(k, v);
         }
@@ -143,6 +121,8 @@ pub struct PipelineSpec<'a> {
     pub streams: &'a [&'a str],
     /// `[config]` entries, as TOML values.
     pub config: &'a [(&'a str, &'a str)],
+    /// More TOML appended after `[config]` (`[retry]`, `[http]`, `[buckets.NAME]` tables).
+    pub extra: &'a str,
 }
 
 impl PipelineSpec<'_> {
@@ -159,6 +139,8 @@ impl PipelineSpec<'_> {
         for (k, v) in self.config {
             text.push_str(&format!("{k} = {v}\n"));
         }
+        text.push('\n');
+        text.push_str(self.extra);
         text
     }
 }
@@ -166,7 +148,5 @@ impl PipelineSpec<'_> {
 /// The lines of a JSONL file, parsed.
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect()
+    text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
 }

@@ -8,12 +8,20 @@
 //!   issue-like records (about 1 KB each) in `pages` pages, paginated with `Link: rel="next"`,
 //!   with deterministic content, so the github connector syncs it unchanged.
 //!
-//! `GET /__mock/stats` returns request counts as JSON. Faults are switched on in [`MockConfig`].
+//! `GET /search/issues?q=...&per_page=M&page=N` serves the same records in GitHub's search format.
+//!
+//! `GET /__mock/stats` returns request counts as JSON. [`Faults`] (429 with `Retry-After`, 5xx,
+//! connection resets, slow responses, truncated bodies) and enforced per-endpoint rate limits
+//! ([`EndpointLimit`], violations counted) are switched on in [`MockConfig`] or by flags.
 
+mod faults;
 mod generated;
 pub mod harness;
+mod limits;
 mod recorded;
 mod server;
 pub mod spawn;
 
+pub use faults::Faults;
+pub use limits::{EndpointLimit, LimitStats};
 pub use server::{MockConfig, Stats, serve};

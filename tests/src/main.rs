@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use apiary_e2e::{MockConfig, serve};
+use apiary_e2e::{EndpointLimit, Faults, MockConfig, serve};
 use clap::Parser;
 
 /// The mock API server for apiary's tests and demo (loopback only).
@@ -15,9 +15,36 @@ struct Args {
     /// A folder of octokit fixture files to replay.
     #[arg(long)]
     fixtures: Option<PathBuf>,
-    /// Pages in the generated collection (`/repos/{owner}/generated/issues`).
+    /// Pages in the generated collections (`/repos/{owner}/generated/issues`, `/search/issues`).
     #[arg(long, default_value_t = 20)]
     pages: u64,
+    /// Fraction of requests answered 429 once.
+    #[arg(long, default_value_t = 0.0)]
+    fault_429: f64,
+    /// `Retry-After` seconds sent with an injected 429.
+    #[arg(long, default_value_t = 1)]
+    retry_after: u64,
+    /// Fraction of requests answered 500 or 503 once.
+    #[arg(long, default_value_t = 0.0)]
+    fault_5xx: f64,
+    /// Fraction of requests whose connection is dropped mid-body once.
+    #[arg(long, default_value_t = 0.0)]
+    fault_reset: f64,
+    /// Fraction of requests held for `--slow-ms` once.
+    #[arg(long, default_value_t = 0.0)]
+    fault_slow: f64,
+    /// How long a slow response is held, in ms.
+    #[arg(long, default_value_t = 5000)]
+    slow_ms: u64,
+    /// Fraction of requests answered 200 with a truncated body once.
+    #[arg(long, default_value_t = 0.0)]
+    fault_malformed: f64,
+    /// Seed choosing which requests get faults.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Enforce a rate limit: PATH_PART=REQUESTS/PER_MS/BURST (repeatable).
+    #[arg(long = "limit")]
+    limits: Vec<EndpointLimit>,
 }
 
 #[tokio::main]
@@ -25,12 +52,15 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    serve(
-        listener,
-        MockConfig {
-            fixtures: args.fixtures,
-            pages: args.pages,
-        },
-    )
-    .await
+    let faults = Faults {
+        throttle: args.fault_429,
+        retry_after_s: args.retry_after,
+        server_error: args.fault_5xx,
+        reset: args.fault_reset,
+        slow: args.fault_slow,
+        slow_ms: args.slow_ms,
+        malformed: args.fault_malformed,
+        seed: args.seed,
+    };
+    serve(listener, MockConfig { fixtures: args.fixtures, pages: args.pages, faults, limits: args.limits }).await
 }

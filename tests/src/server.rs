@@ -11,7 +11,9 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
+use crate::faults::{Fault, Faults};
 use crate::generated;
+use crate::limits::{EndpointLimit, Enforced, LimitStats};
 use crate::recorded::Recordings;
 
 /// What the mock serves.
@@ -19,16 +21,17 @@ use crate::recorded::Recordings;
 pub struct MockConfig {
     /// A folder of octokit fixture files to replay.
     pub fixtures: Option<PathBuf>,
-    /// Pages in the generated collection.
+    /// Pages in the generated collections.
     pub pages: u64,
+    /// Faults to inject.
+    pub faults: Faults,
+    /// Rate limits to enforce (a request over one is answered 429 and counted).
+    pub limits: Vec<EndpointLimit>,
 }
 
 impl Default for MockConfig {
     fn default() -> Self {
-        MockConfig {
-            fixtures: None,
-            pages: 20,
-        }
+        MockConfig { fixtures: None, pages: 20, faults: Faults::default(), limits: Vec::new() }
     }
 }
 
@@ -39,6 +42,10 @@ pub struct Stats {
     pub total: u64,
     /// Requests by `METHOD path?query`.
     pub by_request: BTreeMap<String, u64>,
+    /// Faults injected.
+    pub faults: u64,
+    /// Each enforced limit's counts, by its path part.
+    pub limits: BTreeMap<String, LimitStats>,
 }
 
 struct AppState {
@@ -46,6 +53,8 @@ struct AppState {
     recordings: Recordings,
     base_url: String,
     stats: Mutex<Stats>,
+    limits: Mutex<Vec<Enforced>>,
+    started: std::time::Instant,
 }
 
 /// Serve on `listener` until the process ends.
@@ -55,12 +64,10 @@ pub async fn serve(listener: TcpListener, config: MockConfig) -> anyhow::Result<
         None => Recordings::default(),
     };
     let base_url = format!("http://{}", listener.local_addr()?);
-    let state = Arc::new(AppState {
-        config,
-        recordings,
-        base_url,
-        stats: Mutex::new(Stats::default()),
-    });
+    let limits = Mutex::new(config.limits.iter().cloned().map(Enforced::new).collect());
+    let started = std::time::Instant::now();
+    let stats = Mutex::new(Stats::default());
+    let state = Arc::new(AppState { config, recordings, base_url, stats, limits, started });
     let app = axum::Router::new().fallback(handle).with_state(state);
     axum::serve(listener, app).await?;
     Ok(())
@@ -68,86 +75,147 @@ pub async fn serve(listener: TcpListener, config: MockConfig) -> anyhow::Result<
 
 async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
     let method = request.method().clone();
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
+    let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
     let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
     if path == "/__mock/stats" {
-        let stats = state.stats.lock().expect("stats lock").clone();
-        return json_response(
-            StatusCode::OK,
-            serde_json::to_vec(&stats).expect("stats encode"),
-        );
+        return json_response(StatusCode::OK, serde_json::to_vec(&current_stats(&state)).expect("stats encode"));
     }
-    {
-        let mut stats = state.stats.lock().expect("stats lock");
-        stats.total += 1;
-        *stats
-            .by_request
-            .entry(format!("{method} {path_and_query}"))
-            .or_default() += 1;
+    let key = format!("{method} {path_and_query}");
+    let hit = count_request(&state, &key);
+    if !admit(&state, &path) {
+        return throttled(1);
     }
-    if method == Method::GET && is_generated(&path) {
-        return generated_page(&state, &path, request.uri().query().unwrap_or(""));
+    let fault = state.config.faults.choose(&key, hit);
+    if fault.is_some() {
+        state.stats.lock().expect("stats lock").faults += 1;
     }
-    match state.recordings.find(method.as_str(), &path_and_query) {
+    match fault {
+        Some(Fault::Throttle) => return throttled(state.config.faults.retry_after_s),
+        Some(Fault::ServerError) => {
+            let status =
+                if key.len() % 2 == 0 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::SERVICE_UNAVAILABLE };
+            return json_response(status, br#"{"message":"injected server error"}"#.to_vec());
+        }
+        Some(Fault::Slow) => tokio::time::sleep(std::time::Duration::from_millis(state.config.faults.slow_ms)).await,
+        _ => {}
+    }
+    let response = respond(&state, &method, &path, &path_and_query, &query);
+    match fault {
+        Some(Fault::Reset) => reset_midway(response),
+        Some(Fault::Malformed) => truncate(response),
+        _ => response,
+    }
+}
+
+/// The stats with every limit's counts.
+fn current_stats(state: &AppState) -> Stats {
+    let mut stats = state.stats.lock().expect("stats lock").clone();
+    for enforced in state.limits.lock().expect("limits lock").iter() {
+        stats.limits.insert(enforced.limit.path_part.clone(), enforced.stats.clone());
+    }
+    stats
+}
+
+/// Count a request; returns how many times this exact request has now been seen.
+fn count_request(state: &AppState, key: &str) -> u64 {
+    let mut stats = state.stats.lock().expect("stats lock");
+    stats.total += 1;
+    let hits = stats.by_request.entry(key.to_string()).or_default();
+    *hits += 1;
+    *hits
+}
+
+/// The response without faults: generated collections, then recordings, then 404.
+fn respond(state: &AppState, method: &Method, path: &str, path_and_query: &str, query: &str) -> Response {
+    if method == Method::GET {
+        if let Some(kind) = generated_kind(path) {
+            return generated_page(state, kind, path, query);
+        }
+    }
+    match state.recordings.find(method.as_str(), path_and_query) {
         Some(recorded) => {
             let mut response = Response::new(Body::from(recorded.body.clone()));
-            *response.status_mut() =
-                StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
+            *response.status_mut() = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
             for (name, value) in &recorded.headers {
                 let value = value.replace("https://api.github.com", &state.base_url);
-                if let (Ok(name), Ok(value)) = (
-                    name.parse::<axum::http::HeaderName>(),
-                    HeaderValue::from_str(&value),
-                ) {
+                if let (Ok(name), Ok(value)) = (name.parse::<axum::http::HeaderName>(), HeaderValue::from_str(&value)) {
                     response.headers_mut().append(name, value);
                 }
             }
             response
         }
-        None => json_response(
-            StatusCode::NOT_FOUND,
-            br#"{"message":"Not Found"}"#.to_vec(),
-        ),
+        None => json_response(StatusCode::NOT_FOUND, br#"{"message":"Not Found"}"#.to_vec()),
     }
 }
 
-/// `/repos/{owner}/generated/issues`
-fn is_generated(path: &str) -> bool {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    matches!(parts.as_slice(), ["repos", _, "generated", "issues"])
+/// Whether the request is within every enforced limit that applies to its path.
+fn admit(state: &AppState, path: &str) -> bool {
+    let mut limits = state.limits.lock().expect("limits lock");
+    let mut ok = true;
+    for enforced in limits.iter_mut().filter(|e| path.contains(&e.limit.path_part)) {
+        ok &= enforced.admit(state.started);
+    }
+    ok
 }
 
-fn generated_page(state: &AppState, path: &str, query: &str) -> Response {
-    let param = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == name)
-            .and_then(|(_, v)| v.parse::<u64>().ok())
-    };
-    let per_page = param("per_page").unwrap_or(30).clamp(1, 1000);
-    let page = param("page").unwrap_or(1);
+fn throttled(retry_after_s: u64) -> Response {
+    let mut response =
+        json_response(StatusCode::TOO_MANY_REQUESTS, br#"{"message":"API rate limit exceeded"}"#.to_vec());
+    response.headers_mut().insert("retry-after", HeaderValue::from(retry_after_s));
+    response
+}
+
+/// Send the head and part of the body, then drop the connection.
+fn reset_midway(response: Response) -> Response {
+    let (parts, _) = response.into_parts();
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
+        vec![Ok(bytes::Bytes::from_static(b"[{\"id\":")), Err(std::io::Error::other("injected connection reset"))];
+    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+}
+
+/// A 200 whose JSON body stops halfway.
+fn truncate(response: Response) -> Response {
+    let (parts, _) = response.into_parts();
+    Response::from_parts(parts, Body::from(r#"[{"id":1,"title":"trunc"#))
+}
+
+/// The generated collections: `/repos/{owner}/generated/issues` and `/search/issues`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generated {
+    Issues,
+    Search,
+}
+
+fn generated_kind(path: &str) -> Option<Generated> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["repos", _, "generated", "issues"] => Some(Generated::Issues),
+        ["search", "issues"] => Some(Generated::Search),
+        _ => None,
+    }
+}
+
+fn generated_page(state: &AppState, kind: Generated, path: &str, query: &str) -> Response {
+    let param =
+        |name: &str| query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v);
+    let number = |name: &str| param(name).and_then(|v| v.parse::<u64>().ok());
+    let per_page = number("per_page").unwrap_or(30).clamp(1, 1000);
+    let page = number("page").unwrap_or(1);
     let pages = state.config.pages;
-    let mut response = json_response(
-        StatusCode::OK,
-        generated::page_body(page, per_page, pages).into_bytes(),
-    );
+    let issues = generated::page_body(page, per_page, pages);
+    let body = match kind {
+        Generated::Issues => issues,
+        Generated::Search => {
+            format!(r#"{{"total_count":{},"incomplete_results":false,"items":{issues}}}"#, pages * per_page)
+        }
+    };
+    let mut response = json_response(StatusCode::OK, body.into_bytes());
+    let q = param("q").map(|q| format!("q={q}&")).unwrap_or_default();
+    let link_to = |n: u64| format!("<{}{path}?{q}per_page={per_page}&page={n}>", state.base_url);
     if page < pages {
-        let next = format!(
-            "<{}{path}?per_page={per_page}&page={}>; rel=\"next\"",
-            state.base_url,
-            page + 1
-        );
-        let last = format!(
-            "<{}{path}?per_page={per_page}&page={pages}>; rel=\"last\"",
-            state.base_url
-        );
-        let link = HeaderValue::from_str(&format!("{next}, {last}")).expect("ASCII link");
-        response.headers_mut().insert("link", link);
+        let link = format!("{}; rel=\"next\", {}; rel=\"last\"", link_to(page + 1), link_to(pages));
+        response.headers_mut().insert("link", HeaderValue::from_str(&link).expect("ASCII link"));
     }
     response
 }
@@ -155,9 +223,6 @@ fn generated_page(state: &AppState, path: &str, query: &str) -> Response {
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        "content-type",
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    response.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
     response
 }

@@ -16,11 +16,7 @@ pub struct MockProcess {
 impl MockProcess {
     /// Start the mock binary at `binary` with `args` and wait until it listens.
     pub fn start(binary: &Path, args: &[&str]) -> anyhow::Result<MockProcess> {
-        let mut child = Command::new(binary)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
+        let mut child = Command::new(binary).args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
@@ -63,9 +59,6 @@ fn http_get(base_url: &str, path: &str) -> anyhow::Result<Vec<u8>> {
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n")?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| anyhow::anyhow!("no HTTP body"))?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| anyhow::anyhow!("no HTTP body"))?;
     Ok(response[split + 4..].to_vec())
 }

@@ -27,10 +27,7 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask is in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is in the workspace").to_path_buf()
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
@@ -46,21 +43,11 @@ fn cargo(args: &[&str]) -> Result<()> {
 
 /// Install the wasm target with rustup if it is missing (a fresh machine has only the host's).
 fn ensure_wasm_target() -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
     match installed {
-        Ok(out)
-            if String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l.trim() == "wasm32-wasip2") =>
-        {
-            Ok(())
-        }
+        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") => Ok(()),
         Ok(_) => {
-            let status = Command::new("rustup")
-                .args(["target", "add", "wasm32-wasip2"])
-                .status()?;
+            let status = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status()?;
             if !status.success() {
                 bail!("`rustup target add wasm32-wasip2` failed");
             }
@@ -96,18 +83,10 @@ fn demo(root: &Path) -> Result<()> {
     build_connectors()?;
     build_binaries()?;
     let bin = root.join("target/debug");
-    let mut mock = Mock::start(
-        &bin.join("apiary-mock"),
-        &root.join("tests/fixtures/github"),
-    )?;
+    let mut mock = Mock::start(&bin.join("apiary-mock"), &root.join("tests/fixtures/github"))?;
     println!("mock GitHub API listening on {}\n", mock.base_url);
     let status = Command::new(bin.join("apiary"))
-        .args([
-            "run",
-            "examples/github-issues.toml",
-            "--base-url",
-            &mock.base_url,
-        ])
+        .args(["run", "examples/github-issues.toml", "--base-url", &mock.base_url])
         // The mock ignores credentials; a token shows that secrets are injected, never stored.
         .env("GITHUB_TOKEN", "demo-token-not-a-secret")
         .status()
@@ -116,9 +95,7 @@ fn demo(root: &Path) -> Result<()> {
     if !status.success() {
         bail!("the demo sync failed");
     }
-    println!(
-        "\nThe records are in .apiary/out/github-issues/issues.jsonl; try `target/debug/apiary runs`."
-    );
+    println!("\nThe records are in .apiary/out/github-issues/issues.jsonl; try `target/debug/apiary runs`.");
     Ok(())
 }
 
@@ -138,11 +115,7 @@ impl Mock {
             .context("starting the mock API")?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
-        let base_url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .context("the mock API did not start")?
-            .to_string();
+        let base_url = line.trim().strip_prefix("listening on ").context("the mock API did not start")?.to_string();
         Ok(Mock { child, base_url })
     }
 

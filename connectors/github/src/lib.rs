@@ -1,12 +1,11 @@
 //! The apiary connector for the GitHub REST API.
 //!
-//! Streams: `issues` and `labels` of one repository (`[config] owner` and `repo`), paginated by
-//! following the `Link: rel="next"` header exactly as given. Every request draws from the
-//! `core` bucket (5,000 requests per hour). Speaks API version `2022-11-28`.
+//! Streams: `issues` and `labels` of one repository (`[config] owner` and `repo`), and
+//! `search_issues` (`[config] query`), paginated by following the `Link: rel="next"` header
+//! exactly as given. Every request draws from the `core` bucket (5,000 requests per hour); search
+//! also draws from its own `search` bucket (30 per minute). Speaks API version `2022-11-28`.
 
-use apiary_sdk::{
-    Auth, Bucket, Connector, Endpoint, Exchange, Manifest, Page, ParseError, Request, SyncContext,
-};
+use apiary_sdk::{Auth, Bucket, Connector, Endpoint, Exchange, Manifest, Page, ParseError, Request, SyncContext};
 
 /// The GitHub connector.
 pub struct GitHub;
@@ -19,43 +18,36 @@ const DEFAULT_PER_PAGE: &str = "100";
 
 impl Connector for GitHub {
     fn manifest() -> Manifest {
-        let mut manifest = apiary_sdk::manifest(
-            "github",
-            env!("CARGO_PKG_VERSION"),
-            API_VERSION,
-            "https://api.github.com",
-        );
+        let mut manifest =
+            apiary_sdk::manifest("github", env!("CARGO_PKG_VERSION"), API_VERSION, "https://api.github.com");
         manifest.auth = Auth::Bearer("token".to_string());
-        manifest
-            .buckets
-            .push(Bucket::new("core", 5_000, 3_600_000, 100));
+        manifest.buckets.push(Bucket::new("core", 5_000, 3_600_000, 100));
+        manifest.buckets.push(Bucket::new("search", 30, 60_000, 10));
         manifest.endpoints = vec![
             Endpoint::get("issues", "/repos/{owner}/{repo}/issues")
                 .bucket("core")
                 .primary_key(&["id"])
                 .cursor_field("updated_at"),
-            Endpoint::get("labels", "/repos/{owner}/{repo}/labels")
-                .bucket("core")
-                .primary_key(&["id"]),
+            Endpoint::get("labels", "/repos/{owner}/{repo}/labels").bucket("core").primary_key(&["id"]),
+            Endpoint::get("search_issues", "/search/issues").bucket("core").bucket("search").primary_key(&["id"]),
         ];
         manifest
     }
 
     fn start(endpoint: &str, ctx: &SyncContext) -> Result<Vec<Request>, String> {
-        let owner = ctx
-            .config("owner")
-            .ok_or("config `owner` is required (the repository owner)")?;
-        let repo = ctx
-            .config("repo")
-            .ok_or("config `repo` is required (the repository name)")?;
         let per_page = ctx.config("per_page").unwrap_or(DEFAULT_PER_PAGE);
         let path = match endpoint {
-            "issues" => format!("/repos/{owner}/{repo}/issues?per_page={per_page}"),
-            "labels" => format!("/repos/{owner}/{repo}/labels?per_page={per_page}"),
+            "issues" | "labels" => {
+                let owner = ctx.config("owner").ok_or("config `owner` is required (the repository owner)")?;
+                let repo = ctx.config("repo").ok_or("config `repo` is required (the repository name)")?;
+                format!("/repos/{owner}/{repo}/{endpoint}?per_page={per_page}")
+            }
+            "search_issues" => {
+                let query = ctx.config("query").ok_or("config `query` is required for search_issues")?;
+                format!("/search/issues?q={}&per_page={per_page}", apiary_sdk::query_escape(query))
+            }
             other => {
-                return Err(format!(
-                    "unknown endpoint `{other}`: this connector has `issues` and `labels`"
-                ));
+                return Err(format!("unknown endpoint `{other}`: this connector has issues, labels and search_issues"));
             }
         };
         Ok(vec![github_request(endpoint, path)])
@@ -69,16 +61,12 @@ impl Connector for GitHub {
                 exchange.response.status, exchange.request.url
             )));
         }
-        let records = apiary_sdk::json_array_records(exchange, stream, &["id"])?;
-        let next = apiary_sdk::link_next(exchange)
-            .map(|url| github_request(stream, url))
-            .into_iter()
-            .collect();
-        Ok(Page {
-            records,
-            next,
-            ..Page::default()
-        })
+        let records = match stream {
+            "search_issues" => apiary_sdk::json_field_records(exchange, "items", stream, &["id"])?,
+            _ => apiary_sdk::json_array_records(exchange, stream, &["id"])?,
+        };
+        let next = apiary_sdk::link_next(exchange).map(|url| github_request(stream, url)).into_iter().collect();
+        Ok(Page { records, next, ..Page::default() })
     }
 }
 

@@ -6,17 +6,12 @@ use apiary_sdk::{Connector, ParseError, SyncContext};
 use super::GitHub;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/github")
-        .join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/github").join(name)
 }
 
 fn context(config: &[(&str, &str)]) -> SyncContext {
     SyncContext {
-        config: config
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         checkpoint: None,
         now_ms: 0,
     }
@@ -33,10 +28,7 @@ fn follows_link_pagination_through_all_recorded_pages() {
         match pages.get(i + 1) {
             Some(following) => {
                 assert_eq!(page.next.len(), 1);
-                assert_eq!(
-                    page.next[0].url,
-                    format!("https://api.github.com{}", following.path)
-                );
+                assert_eq!(page.next[0].url, format!("https://api.github.com{}", following.path));
             }
             None => assert!(page.next.is_empty(), "the last page has no next link"),
         }
@@ -55,60 +47,30 @@ fn records_are_the_response_elements_unchanged() {
     let page = GitHub::parse(&exchange).unwrap();
     let body: Vec<serde_json::Value> = serde_json::from_slice(&exchange.response.body).unwrap();
     for (record, element) in page.records.iter().zip(&body) {
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&record.json).unwrap(),
-            *element
-        );
-        assert_eq!(
-            record.key.as_deref(),
-            Some(element["id"].to_string().as_str())
-        );
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&record.json).unwrap(), *element);
+        assert_eq!(record.key.as_deref(), Some(element["id"].to_string().as_str()));
     }
 }
 
 #[test]
 fn start_builds_the_first_request_from_config() {
-    let ctx = context(&[
-        ("owner", "octokit-fixture-org"),
-        ("repo", "paginate-issues"),
-        ("per_page", "3"),
-    ]);
+    let ctx = context(&[("owner", "octokit-fixture-org"), ("repo", "paginate-issues"), ("per_page", "3")]);
     let requests = GitHub::start("issues", &ctx).unwrap();
     assert_eq!(requests.len(), 1);
-    assert_eq!(
-        requests[0].url,
-        "/repos/octokit-fixture-org/paginate-issues/issues?per_page=3"
-    );
-    assert!(
-        requests[0]
-            .headers
-            .iter()
-            .any(|h| h.name == "X-GitHub-Api-Version" && h.value == "2022-11-28")
-    );
-    assert!(
-        GitHub::start("issues", &context(&[("owner", "o")]))
-            .unwrap_err()
-            .contains("repo")
-    );
-    assert!(
-        GitHub::start("nope", &ctx)
-            .unwrap_err()
-            .contains("unknown endpoint")
-    );
+    assert_eq!(requests[0].url, "/repos/octokit-fixture-org/paginate-issues/issues?per_page=3");
+    assert!(requests[0].headers.iter().any(|h| h.name == "X-GitHub-Api-Version" && h.value == "2022-11-28"));
+    assert!(GitHub::start("issues", &context(&[("owner", "o")])).unwrap_err().contains("repo"));
+    assert!(GitHub::start("nope", &ctx).unwrap_err().contains("unknown endpoint"));
+    let search = GitHub::start("search_issues", &context(&[("query", "is:open label:bug")])).unwrap();
+    assert_eq!(search[0].url, "/search/issues?q=is%3Aopen+label%3Abug&per_page=100");
 }
 
 #[test]
 fn an_error_status_or_a_non_array_body_is_not_taken_as_records() {
     let errors = load_recorded(fixture("errors.json")).unwrap();
-    assert!(matches!(
-        GitHub::parse(&errors[0].to_exchange("labels")),
-        Err(ParseError::Fatal(_))
-    ));
+    assert!(matches!(GitHub::parse(&errors[0].to_exchange("labels")), Err(ParseError::Fatal(_))));
     let repo = load_recorded(fixture("get-repository.json")).unwrap();
-    assert!(matches!(
-        GitHub::parse(&repo[0].to_exchange("issues")),
-        Err(ParseError::Malformed(_))
-    ));
+    assert!(matches!(GitHub::parse(&repo[0].to_exchange("issues")), Err(ParseError::Malformed(_))));
 }
 
 #[test]
@@ -117,10 +79,8 @@ fn the_manifest_declares_the_core_bucket_and_api_version() {
     assert_eq!(manifest.api_version, "2022-11-28");
     assert_eq!(manifest.buckets[0].requests, 5_000);
     assert_eq!(manifest.buckets[0].per_ms, 3_600_000);
-    assert!(
-        manifest
-            .endpoints
-            .iter()
-            .all(|e| e.buckets == ["core"] && e.primary_key == ["id"])
-    );
+    assert!(manifest.endpoints.iter().all(|e| e.buckets[0] == "core" && e.primary_key == ["id"]));
+    let search = manifest.endpoints.iter().find(|e| e.name == "search_issues").unwrap();
+    assert_eq!(search.buckets, ["core", "search"], "search draws from both buckets");
+    assert_eq!((manifest.buckets[1].requests, manifest.buckets[1].per_ms), (30, 60_000));
 }

@@ -67,21 +67,13 @@ async fn run(
 ) -> anyhow::Result<ExitCode> {
     let mut pipeline = Pipeline::load(pipeline_path)?;
     if let Some(url) = base_url {
-        pipeline
-            .set_base_url(&url)
-            .map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
+        pipeline.set_base_url(&url).map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
     }
     let runtime = Runtime::new()?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
-    let report = sync::run(
-        &pipeline,
-        home,
-        &runtime,
-        SyncSettings::default(),
-        progress.clone(),
-    )
-    .await
-    .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
+    let report = sync::run(&pipeline, home, &runtime, SyncSettings::default(), progress.clone())
+        .await
+        .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
     progress.finish();
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -36,24 +36,13 @@ pub fn manifest(identity: &ConnectorIdentity, m: &Manifest) {
     println!("  endpoints");
     for e in &m.endpoints {
         println!(
-            "    {:<12} {:?} {}  buckets: {}  key: {}{}",
+            "    {:<12} {} {}  buckets: {}  key: {}{}",
             e.name,
-            e.method,
+            format!("{:?}", e.method).to_uppercase(),
             e.path,
-            if e.buckets.is_empty() {
-                "-".to_string()
-            } else {
-                e.buckets.join("+")
-            },
-            if e.primary_key.is_empty() {
-                "-".to_string()
-            } else {
-                e.primary_key.join(",")
-            },
-            e.cursor_field
-                .as_ref()
-                .map(|c| format!("  cursor: {c}"))
-                .unwrap_or_default()
+            if e.buckets.is_empty() { "-".to_string() } else { e.buckets.join("+") },
+            if e.primary_key.is_empty() { "-".to_string() } else { e.primary_key.join(",") },
+            e.cursor_field.as_ref().map(|c| format!("  cursor: {c}")).unwrap_or_default()
         );
     }
 }
@@ -114,10 +103,7 @@ pub fn sync_report(report: &SyncReport) {
         println!("warning: {warning}");
     }
     if c.dead_letters > 0 {
-        println!(
-            "warning: {} dead letter(s) added; see `apiary dlq list`",
-            c.dead_letters
-        );
+        println!("warning: {} dead letter(s) added; see `apiary dlq list`", c.dead_letters);
     }
 }
 

@@ -16,17 +16,10 @@ impl SyncProgress {
     /// A spinner for the pipeline `name`.
     pub fn new(name: &str) -> SyncProgress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix} {msg} [{elapsed}]")
-                .expect("valid template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{spinner} {prefix} {msg} [{elapsed}]").expect("valid template"));
         bar.set_prefix(name.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        SyncProgress {
-            bar,
-            pages: AtomicU64::new(0),
-            records: AtomicU64::new(0),
-        }
+        SyncProgress { bar, pages: AtomicU64::new(0), records: AtomicU64::new(0) }
     }
 
     /// Remove the spinner.
@@ -39,7 +32,6 @@ impl Observer for SyncProgress {
     fn on_page(&self, stream: &str, records: u64) {
         let pages = self.pages.fetch_add(1, Ordering::Relaxed) + 1;
         let total = self.records.fetch_add(records, Ordering::Relaxed) + records;
-        self.bar
-            .set_message(format!("{pages} pages, {total} records (last: {stream})"));
+        self.bar.set_message(format!("{pages} pages, {total} records (last: {stream})"));
     }
 }

@@ -18,11 +18,7 @@ pub enum SecretError {
     MissingEnv { name: String, var: String },
     /// The file could not be read.
     #[error("secret `{name}`: cannot read {path}: {reason}")]
-    File {
-        name: String,
-        path: String,
-        reason: String,
-    },
+    File { name: String, path: String, reason: String },
     /// The file is readable by others than its owner.
     #[error("secret `{name}`: {path} is readable by other users; run `chmod 600 {path}`")]
     Exposed { name: String, path: String },
@@ -45,10 +41,7 @@ impl Secrets {
         for (name, source) in sources {
             let value = match source {
                 SecretSource::Env(var) => {
-                    std::env::var(var).map_err(|_| SecretError::MissingEnv {
-                        name: name.clone(),
-                        var: var.clone(),
-                    })?
+                    std::env::var(var).map_err(|_| SecretError::MissingEnv { name: name.clone(), var: var.clone() })?
                 }
                 SecretSource::File(path) => read_secret_file(name, path)?,
             };
@@ -79,30 +72,19 @@ impl Secrets {
 
     /// The names the manifest's auth scheme needs that the pipeline does not provide.
     pub fn missing_for(&self, auth: &Auth) -> Vec<String> {
-        secret_names(auth)
-            .into_iter()
-            .filter(|n| self.get(n).is_none())
-            .map(str::to_string)
-            .collect()
+        secret_names(auth).into_iter().filter(|n| self.get(n).is_none()).map(str::to_string).collect()
     }
 }
 
 fn read_secret_file(name: &str, path: &Path) -> Result<String, SecretError> {
     let shown = path.display().to_string();
-    let file_error = |reason: String| SecretError::File {
-        name: name.into(),
-        path: shown.clone(),
-        reason,
-    };
+    let file_error = |reason: String| SecretError::File { name: name.into(), path: shown.clone(), reason };
     let metadata = std::fs::metadata(path).map_err(|e| file_error(e.to_string()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if metadata.permissions().mode() & 0o077 != 0 {
-            return Err(SecretError::Exposed {
-                name: name.into(),
-                path: shown,
-            });
+            return Err(SecretError::Exposed { name: name.into(), path: shown });
         }
     }
     let _ = metadata;
@@ -130,11 +112,7 @@ pub struct AuthInjector {
 impl AuthInjector {
     /// Auth for requests; a scheme whose secrets are missing sends no credentials.
     pub fn new(auth: Auth, secrets: Secrets) -> AuthInjector {
-        let auth = if secrets.missing_for(&auth).is_empty() {
-            auth
-        } else {
-            Auth::None
-        };
+        let auth = if secrets.missing_for(&auth).is_empty() { auth } else { Auth::None };
         AuthInjector { auth, secrets }
     }
 
@@ -145,11 +123,7 @@ impl AuthInjector {
 
     /// Add credentials to an outgoing request: a query parameter goes into `url`, the rest into
     /// headers of `builder`.
-    pub fn apply(
-        &self,
-        url: &mut url::Url,
-        builder: reqwest::RequestBuilder,
-    ) -> reqwest::RequestBuilder {
+    pub fn apply(&self, url: &mut url::Url, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         let secret = |name: &str| self.secrets.get(name).unwrap_or_default().to_string();
         match &self.auth {
             Auth::None => builder,
@@ -159,9 +133,7 @@ impl AuthInjector {
                 url.query_pairs_mut().append_pair(param, &secret(name));
                 builder
             }
-            Auth::Basic((user, password)) => {
-                builder.basic_auth(secret(user), Some(secret(password)))
-            }
+            Auth::Basic((user, password)) => builder.basic_auth(secret(user), Some(secret(password))),
         }
     }
 }
@@ -173,23 +145,14 @@ mod tests {
     #[test]
     fn redacts_plain_and_url_encoded_values() {
         let s = Secrets::from_values([("token".to_string(), "s3cr et/+".to_string())]);
-        assert_eq!(
-            s.redact("Authorization: Bearer s3cr et/+"),
-            "Authorization: Bearer [REDACTED]"
-        );
-        assert_eq!(
-            s.redact("GET /x?key=s3cr+et%2F%2B"),
-            "GET /x?key=[REDACTED]"
-        );
+        assert_eq!(s.redact("Authorization: Bearer s3cr et/+"), "Authorization: Bearer [REDACTED]");
+        assert_eq!(s.redact("GET /x?key=s3cr+et%2F%2B"), "GET /x?key=[REDACTED]");
         assert!(!format!("{s:?}").contains("s3cr"));
     }
 
     #[test]
     fn a_missing_env_secret_names_the_variable() {
-        let sources = BTreeMap::from([(
-            "token".to_string(),
-            SecretSource::Env("APIARY_TEST_UNSET_VAR".into()),
-        )]);
+        let sources = BTreeMap::from([("token".to_string(), SecretSource::Env("APIARY_TEST_UNSET_VAR".into()))]);
         let err = Secrets::resolve(&sources).unwrap_err().to_string();
         assert!(err.contains("APIARY_TEST_UNSET_VAR"), "{err}");
     }
@@ -202,12 +165,7 @@ mod tests {
         std::fs::write(&path, "abc\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let sources = BTreeMap::from([("token".to_string(), SecretSource::File(path.clone()))]);
-        assert!(
-            Secrets::resolve(&sources)
-                .unwrap_err()
-                .to_string()
-                .contains("chmod 600")
-        );
+        assert!(Secrets::resolve(&sources).unwrap_err().to_string().contains("chmod 600"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let secrets = Secrets::resolve(&sources).unwrap();
         assert_eq!(secrets.redact("x abc y"), "x [REDACTED] y");

@@ -38,10 +38,7 @@ impl Backoff {
     /// The step before jitter for retry number `step` (0-based): `min(max, base * 2^step)`.
     pub fn step(&self, step: u32) -> Duration {
         let factor = 1u32.checked_shl(step.min(31)).unwrap_or(u32::MAX);
-        self.base
-            .checked_mul(factor)
-            .unwrap_or(self.max)
-            .min(self.max)
+        self.base.checked_mul(factor).unwrap_or(self.max).min(self.max)
     }
 
     /// The wait before retry number `step`, with jitter drawn from `rng`.
@@ -65,11 +62,7 @@ mod tests {
     use super::*;
 
     fn schedule(jitter: Jitter) -> Backoff {
-        Backoff {
-            base: Duration::from_secs(2),
-            max: Duration::from_secs(60),
-            jitter,
-        }
+        Backoff { base: Duration::from_secs(2), max: Duration::from_secs(60), jitter }
     }
 
     #[test]
@@ -77,11 +70,7 @@ mod tests {
         let b = schedule(Jitter::None);
         let steps: Vec<u64> = (0..8).map(|n| b.step(n).as_secs()).collect();
         assert_eq!(steps, [2, 4, 8, 16, 32, 60, 60, 60]);
-        assert_eq!(
-            b.step(1000),
-            Duration::from_secs(60),
-            "huge step numbers do not overflow"
-        );
+        assert_eq!(b.step(1000), Duration::from_secs(60), "huge step numbers do not overflow");
     }
 
     #[test]
@@ -91,10 +80,7 @@ mod tests {
             let step = schedule(Jitter::None).step(n);
             for _ in 0..200 {
                 let additive = schedule(Jitter::Additive).delay(n, &mut rng);
-                assert!(
-                    additive >= step && additive <= step + step / 2,
-                    "{additive:?} for {step:?}"
-                );
+                assert!(additive >= step && additive <= step + step / 2, "{additive:?} for {step:?}");
                 let full = schedule(Jitter::Full).delay(n, &mut rng);
                 assert!(full <= step);
                 let equal = schedule(Jitter::Equal).delay(n, &mut rng);
@@ -108,8 +94,7 @@ mod tests {
     fn additive_jitter_actually_varies() {
         let mut rng = StdRng::seed_from_u64(1);
         let b = schedule(Jitter::Additive);
-        let waits: std::collections::HashSet<Duration> =
-            (0..20).map(|_| b.delay(0, &mut rng)).collect();
+        let waits: std::collections::HashSet<Duration> = (0..20).map(|_| b.delay(0, &mut rng)).collect();
         assert!(waits.len() > 15, "jitter spreads retries apart");
     }
 }

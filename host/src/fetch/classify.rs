@@ -12,10 +12,7 @@ pub fn is_retryable_status(status: u16, extra: &[u16]) -> bool {
 
 /// Whether a request can be sent again blindly: GET, HEAD, PUT and DELETE.
 pub fn is_idempotent(method: Method) -> bool {
-    matches!(
-        method,
-        Method::Get | Method::Head | Method::Put | Method::Delete
-    )
+    matches!(method, Method::Get | Method::Head | Method::Put | Method::Delete)
 }
 
 #[cfg(test)]
@@ -35,11 +32,7 @@ mod tests {
 
     #[test]
     fn only_idempotent_methods_are_retried_blindly() {
-        assert!(
-            is_idempotent(Method::Get)
-                && is_idempotent(Method::Put)
-                && is_idempotent(Method::Delete)
-        );
+        assert!(is_idempotent(Method::Get) && is_idempotent(Method::Put) && is_idempotent(Method::Delete));
         assert!(!is_idempotent(Method::Post) && !is_idempotent(Method::Patch));
     }
 }

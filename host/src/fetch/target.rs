@@ -13,22 +13,15 @@ pub struct Target {
 impl Target {
     /// Requests resolve against `base_url`; they may go to its host, to the manifest's own base
     /// URL host, and to `allowed_hosts` (`host` or `host:port`).
-    pub fn new(
-        base_url: &str,
-        manifest_base_url: &str,
-        allowed_hosts: &[String],
-    ) -> Result<Target, String> {
-        let base =
-            Url::parse(base_url).map_err(|e| format!("base URL {base_url:?} is not a URL: {e}"))?;
+    pub fn new(base_url: &str, manifest_base_url: &str, allowed_hosts: &[String]) -> Result<Target, String> {
+        let base = Url::parse(base_url).map_err(|e| format!("base URL {base_url:?} is not a URL: {e}"))?;
         let mut allowed = vec![host_port(&base)];
         if let Ok(manifest_base) = Url::parse(manifest_base_url) {
             allowed.push(host_port(&manifest_base));
         }
         for entry in allowed_hosts {
             allowed.push(match entry.rsplit_once(':') {
-                Some((host, port)) if port.parse::<u16>().is_ok() => {
-                    (host.to_ascii_lowercase(), port.parse().ok())
-                }
+                Some((host, port)) if port.parse::<u16>().is_ok() => (host.to_ascii_lowercase(), port.parse().ok()),
                 _ => (entry.to_ascii_lowercase(), None),
             });
         }
@@ -55,20 +48,13 @@ impl Target {
             "https" => {}
             "http" if loopback => {}
             "http" => {
-                return Err(format!(
-                    "refusing plain http to {host}: https is required except on loopback"
-                ));
+                return Err(format!("refusing plain http to {host}: https is required except on loopback"));
             }
             other => {
-                return Err(format!(
-                    "refusing scheme {other:?}: only https (and http on loopback)"
-                ));
+                return Err(format!("refusing scheme {other:?}: only https (and http on loopback)"));
             }
         }
-        let declared = self
-            .allowed
-            .iter()
-            .any(|(h, p)| *h == host && (p.is_none() || *p == port));
+        let declared = self.allowed.iter().any(|(h, p)| *h == host && (p.is_none() || *p == port));
         if declared {
             Ok(())
         } else {
@@ -81,18 +67,12 @@ impl Target {
 }
 
 fn host_port(url: &Url) -> (String, Option<u16>) {
-    (
-        url.host_str().unwrap_or("").to_ascii_lowercase(),
-        url.port_or_known_default(),
-    )
+    (url.host_str().unwrap_or("").to_ascii_lowercase(), url.port_or_known_default())
 }
 
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -100,21 +80,13 @@ mod tests {
     use super::*;
 
     fn target() -> Target {
-        Target::new(
-            "http://127.0.0.1:8080/api",
-            "https://api.github.com",
-            &["uploads.github.com".into()],
-        )
-        .unwrap()
+        Target::new("http://127.0.0.1:8080/api", "https://api.github.com", &["uploads.github.com".into()]).unwrap()
     }
 
     #[test]
     fn relative_urls_resolve_against_the_base_with_its_path() {
         let url = target().resolve("/repos/o/r/issues?per_page=3").unwrap();
-        assert_eq!(
-            url.as_str(),
-            "http://127.0.0.1:8080/api/repos/o/r/issues?per_page=3"
-        );
+        assert_eq!(url.as_str(), "http://127.0.0.1:8080/api/repos/o/r/issues?per_page=3");
     }
 
     #[test]
@@ -125,30 +97,14 @@ mod tests {
         assert!(t.resolve("https://uploads.github.com/x").is_ok());
         let err = t.resolve("https://evil.example.com/x").unwrap_err();
         assert!(err.contains("undeclared host evil.example.com"), "{err}");
-        assert!(
-            t.resolve("http://127.0.0.1:9999/x")
-                .unwrap_err()
-                .contains("undeclared host 127.0.0.1:9999")
-        );
+        assert!(t.resolve("http://127.0.0.1:9999/x").unwrap_err().contains("undeclared host 127.0.0.1:9999"));
     }
 
     #[test]
     fn plain_http_is_refused_off_loopback() {
         let t = Target::new("https://api.github.com", "https://api.github.com", &[]).unwrap();
-        assert!(
-            t.resolve("http://api.github.com/x")
-                .unwrap_err()
-                .contains("https is required")
-        );
-        assert!(
-            t.resolve("ftp://api.github.com/x")
-                .unwrap_err()
-                .contains("scheme")
-        );
-        assert!(
-            t.resolve("not a url")
-                .unwrap_err()
-                .contains("not a valid URL")
-        );
+        assert!(t.resolve("http://api.github.com/x").unwrap_err().contains("https is required"));
+        assert!(t.resolve("ftp://api.github.com/x").unwrap_err().contains("scheme"));
+        assert!(t.resolve("not a url").unwrap_err().contains("not a valid URL"));
     }
 }

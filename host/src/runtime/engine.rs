@@ -27,13 +27,9 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(engine_error)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
-        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(engine_error)?;
+        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(engine_error)?;
         start_epoch_ticker(&engine);
-        Ok(Runtime {
-            engine,
-            linker: Arc::new(linker),
-        })
+        Ok(Runtime { engine, linker: Arc::new(linker) })
     }
 
     /// The wasmtime engine.

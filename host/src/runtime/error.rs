@@ -10,19 +10,14 @@ pub const SUPPORTED_CONTRACTS: &str = "apiary:connector@0.1.x";
 pub enum LoadError {
     /// The file could not be read.
     #[error("cannot read connector {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     /// The file is not a WebAssembly component.
     #[error(
         "{path} is not a WebAssembly component ({reason}); build connectors with `cargo build --target wasm32-wasip2`"
     )]
     NotAComponent { path: PathBuf, reason: String },
     /// The component does not implement the apiary connector contract.
-    #[error(
-        "{path} is not an apiary connector: {reason} (this host supports {SUPPORTED_CONTRACTS})"
-    )]
+    #[error("{path} is not an apiary connector: {reason} (this host supports {SUPPORTED_CONTRACTS})")]
     NotAConnector { path: PathBuf, reason: String },
     /// The connector's `manifest` call failed.
     #[error("{path}: calling `manifest` failed: {source}")]

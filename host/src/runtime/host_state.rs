@@ -23,10 +23,7 @@ impl HostState {
     pub fn new(connector: &str, limits: &CallLimits) -> HostState {
         let stderr = MemoryOutputPipe::new(limits.stderr_bytes);
         // Deliberately empty: no preopens, no env, no args, no network, no inherited stdio.
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stderr.clone())
-            .stderr(stderr.clone())
-            .build();
+        let wasi = WasiCtxBuilder::new().stdout(stderr.clone()).stderr(stderr.clone()).build();
         HostState {
             wasi,
             table: ResourceTable::new(),
@@ -42,18 +39,13 @@ impl HostState {
 
     /// What the guest wrote to stdout/stderr during this call (a panic message, say).
     pub fn guest_output(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents())
-            .trim()
-            .to_string()
+        String::from_utf8_lossy(&self.stderr.contents()).trim().to_string()
     }
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 

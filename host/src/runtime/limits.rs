@@ -18,11 +18,7 @@ pub struct CallLimits {
 
 impl Default for CallLimits {
     fn default() -> Self {
-        CallLimits {
-            time: Duration::from_secs(2),
-            memory_bytes: 128 << 20,
-            stderr_bytes: 16 << 10,
-        }
+        CallLimits { time: Duration::from_secs(2), memory_bytes: 128 << 20, stderr_bytes: 16 << 10 }
     }
 }
 

@@ -19,7 +19,7 @@ use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
 
 pub use bindings::{
-    Auth, Bucket, Endpoint, Exchange, Header, Level, Manifest, Method, Page, ParseError, Record,
+    Auth, Bucket, Endpoint, Exchange, Header, Level, Manifest, Method, Page, ParseError, RateLimitHeaders, Record,
     Reject, Request, Response, RetryPolicy, SyncContext,
 };
 use bindings::{Connector, ConnectorPre};
@@ -46,44 +46,18 @@ struct Inner {
 impl LoadedConnector {
     /// Load, compile and check the component at `path`, then read its manifest.
     pub fn load(runtime: &Runtime, path: &Path, limits: CallLimits) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
         let digest = ComponentDigest::of(&bytes);
-        let component =
-            Component::new(runtime.engine(), &bytes).map_err(|e| LoadError::NotAComponent {
-                path: path.to_path_buf(),
-                reason: first_line(&e),
-            })?;
-        let not_a_connector = |e: wasmtime::Error| LoadError::NotAConnector {
-            path: path.to_path_buf(),
-            reason: first_line(&e),
-        };
-        let instance_pre = runtime
-            .linker()
-            .instantiate_pre(&component)
-            .map_err(not_a_connector)?;
+        let component = Component::new(runtime.engine(), &bytes)
+            .map_err(|e| LoadError::NotAComponent { path: path.to_path_buf(), reason: first_line(&e) })?;
+        let not_a_connector =
+            |e: wasmtime::Error| LoadError::NotAConnector { path: path.to_path_buf(), reason: first_line(&e) };
+        let instance_pre = runtime.linker().instantiate_pre(&component).map_err(not_a_connector)?;
         let pre = ConnectorPre::new(instance_pre).map_err(not_a_connector)?;
-        let mut loaded = LoadedConnector {
-            inner: Arc::new(Inner {
-                runtime: runtime.clone(),
-                pre,
-                manifest: placeholder_manifest(),
-                identity: ConnectorIdentity::default(),
-                limits,
-            }),
-        };
-        let manifest = loaded
-            .call(|connector, store| connector.call_manifest(store))
-            .map_err(|source| LoadError::Manifest {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let inner = Arc::get_mut(&mut loaded.inner).expect("not shared yet");
-        inner.identity = ConnectorIdentity::new(&manifest, digest);
-        inner.manifest = manifest;
-        Ok(loaded)
+        let manifest = call_fresh(runtime, &pre, "", &limits, |connector, store| connector.call_manifest(store))
+            .map_err(|source| LoadError::Manifest { path: path.to_path_buf(), source })?;
+        let identity = ConnectorIdentity::new(&manifest, digest);
+        Ok(LoadedConnector { inner: Arc::new(Inner { runtime: runtime.clone(), pre, manifest, identity, limits }) })
     }
 
     /// The manifest the connector declared.
@@ -97,11 +71,7 @@ impl LoadedConnector {
     }
 
     /// Call `start(endpoint, ctx)` in a fresh instance.
-    pub fn start(
-        &self,
-        endpoint: &str,
-        ctx: &SyncContext,
-    ) -> Result<Result<Vec<Request>, String>, CallError> {
+    pub fn start(&self, endpoint: &str, ctx: &SyncContext) -> Result<Result<Vec<Request>, String>, CallError> {
         self.call(|connector, store| connector.call_start(store, endpoint, ctx))
     }
 
@@ -110,61 +80,52 @@ impl LoadedConnector {
         self.call(|connector, store| connector.call_parse(store, exchange))
     }
 
-    /// Run `f` against a fresh instance in a fresh store, under the call limits.
     fn call<R>(
         &self,
         f: impl FnOnce(&Connector, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         let inner = &self.inner;
-        let mut store = Store::new(
-            inner.runtime.engine(),
-            HostState::new(&inner.identity.name, &inner.limits),
-        );
-        store.limiter(|state| &mut state.limits);
-        // A new store's deadline is 0: without this the first instruction would trap.
-        store.set_epoch_deadline(inner.limits.deadline_ticks());
-        let result = inner
-            .pre
-            .instantiate(&mut store)
-            .and_then(|connector| f(&connector, &mut store));
-        result.map_err(|e| self.classify(e, store.data()))
+        call_fresh(&inner.runtime, &inner.pre, &inner.identity.name, &inner.limits, f)
     }
+}
 
-    fn classify(&self, error: wasmtime::Error, state: &HostState) -> CallError {
-        let limits = &self.inner.limits;
-        let chain = error_chain(&error);
-        if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-            CallError::Timeout {
-                limit_ms: limits.time.as_millis(),
-            }
-        } else if chain.contains("forcing trap when growing memory") {
-            CallError::Memory {
-                limit_mib: limits.memory_bytes >> 20,
-            }
-        } else {
-            CallError::Trap {
-                reason: first_line(&error),
-                output: state.guest_output(),
-            }
-        }
+/// Run `f` against a fresh instance in a fresh store, under the call limits.
+fn call_fresh<R>(
+    runtime: &Runtime,
+    pre: &ConnectorPre<HostState>,
+    connector_name: &str,
+    limits: &CallLimits,
+    f: impl FnOnce(&Connector, &mut Store<HostState>) -> wasmtime::Result<R>,
+) -> Result<R, CallError> {
+    let mut store = Store::new(runtime.engine(), HostState::new(connector_name, limits));
+    store.limiter(|state| &mut state.limits);
+    // A new store's deadline is 0: without this the first instruction would trap.
+    store.set_epoch_deadline(limits.deadline_ticks());
+    let result = pre.instantiate(&mut store).and_then(|connector| f(&connector, &mut store));
+    result.map_err(|e| classify(e, limits, store.data()))
+}
+
+/// Tell a time-out and a memory cap apart from other traps.
+fn classify(error: wasmtime::Error, limits: &CallLimits, state: &HostState) -> CallError {
+    let chain = error_chain(&error);
+    if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        CallError::Timeout { limit_ms: limits.time.as_millis() }
+    } else if chain.contains("forcing trap when growing memory") {
+        CallError::Memory { limit_mib: limits.memory_bytes >> 20 }
+    } else {
+        CallError::Trap { reason: first_line(&error), output: state.guest_output() }
     }
 }
 
 impl std::fmt::Debug for LoadedConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedConnector")
-            .field("identity", &self.inner.identity)
-            .finish()
+        f.debug_struct("LoadedConnector").field("identity", &self.inner.identity).finish()
     }
 }
 
 /// Every message of an error's chain, joined: wasmtime puts the useful part in the causes.
 fn error_chain(error: &wasmtime::Error) -> String {
-    error
-        .chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }
 
 /// The error's chain on one line, without wasm backtraces.
@@ -176,23 +137,4 @@ fn first_line(error: &wasmtime::Error) -> String {
         .take_while(|l| !l.starts_with("wasm backtrace"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn placeholder_manifest() -> Manifest {
-    Manifest {
-        name: String::new(),
-        version: String::new(),
-        api_version: String::new(),
-        base_url: String::new(),
-        allowed_hosts: Vec::new(),
-        auth: Auth::None,
-        buckets: Vec::new(),
-        endpoints: Vec::new(),
-        retry: RetryPolicy {
-            max_attempts: 1,
-            base_ms: 0,
-            max_ms: 0,
-            retry_statuses: Vec::new(),
-        },
-    }
 }

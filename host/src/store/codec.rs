@@ -16,10 +16,7 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Decode a metadata value read from `table`.
 pub fn from_json<T: DeserializeOwned>(table: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Decode {
-        table: table.to_string(),
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Decode { table: table.to_string(), reason: e.to_string() })
 }
 
 /// Compress a response body.
@@ -29,8 +26,6 @@ pub fn compress(body: &[u8]) -> Vec<u8> {
 
 /// Decompress a response body of `len` bytes.
 pub fn decompress(bytes: &[u8], len: usize) -> Result<Vec<u8>, StoreError> {
-    zstd::bulk::decompress(bytes, len.max(1)).map_err(|e| StoreError::Decode {
-        table: "raw_body".to_string(),
-        reason: e.to_string(),
-    })
+    zstd::bulk::decompress(bytes, len.max(1))
+        .map_err(|e| StoreError::Decode { table: "raw_body".to_string(), reason: e.to_string() })
 }

@@ -125,10 +125,7 @@ impl Store {
     }
 
     /// Every dead letter that `keep` accepts, oldest first.
-    pub fn dead_letters(
-        &self,
-        keep: impl Fn(&DeadLetter) -> bool,
-    ) -> Result<Vec<DeadLetter>, StoreError> {
+    pub fn dead_letters(&self, keep: impl Fn(&DeadLetter) -> bool) -> Result<Vec<DeadLetter>, StoreError> {
         tables::list_json(self.db(), DEAD_LETTERS, keep)
     }
 }

@@ -68,27 +68,14 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let existed = path.exists();
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Db(format!("{}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(format!("{}: {e}", parent.display())))?;
         }
-        let opened = if existed {
-            Database::open(path)
-        } else {
-            Database::create(path)
-        };
+        let opened = if existed { Database::open(path) } else { Database::create(path) };
         let db = opened.map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
-                path: path.to_path_buf(),
-            },
-            other => StoreError::Corrupt {
-                path: path.to_path_buf(),
-                reason: other.to_string(),
-            },
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path: path.to_path_buf() },
+            other => StoreError::Corrupt { path: path.to_path_buf(), reason: other.to_string() },
         })?;
-        let store = Store {
-            db,
-            path: path.to_path_buf(),
-        };
+        let store = Store { db, path: path.to_path_buf() };
         store.check_format(existed)?;
         Ok(store)
     }
@@ -108,25 +95,18 @@ impl Store {
         };
         drop(read);
         match found {
-            Some(v) if v > FORMAT_VERSION => Err(StoreError::NewerFormat {
-                path: self.path.clone(),
-                found: v,
-            }),
+            Some(v) if v > FORMAT_VERSION => Err(StoreError::NewerFormat { path: self.path.clone(), found: v }),
             Some(_) => Ok(()),
-            None if existed && self.has_any_table()? => Err(StoreError::Corrupt {
-                path: self.path.clone(),
-                reason: "it has no apiary format marker".into(),
-            }),
+            None if existed && self.has_any_table()? => {
+                Err(StoreError::Corrupt { path: self.path.clone(), reason: "it has no apiary format marker".into() })
+            }
             None => self.initialise(),
         }
     }
 
     fn has_any_table(&self) -> Result<bool, StoreError> {
         let read = self.db.begin_read().map_err(db_error)?;
-        Ok(redb::ReadTransaction::list_tables(&read)
-            .map_err(db_error)?
-            .next()
-            .is_some())
+        Ok(redb::ReadTransaction::list_tables(&read).map_err(db_error)?.next().is_some())
     }
 
     fn initialise(&self) -> Result<(), StoreError> {
@@ -146,7 +126,5 @@ impl Store {
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

@@ -101,11 +101,7 @@ impl Store {
             stored_bytes: compressed.len() as u64,
         };
         tables::put_json(&write, RAW_META, id, &meta)?;
-        write
-            .open_table(RAW_BODY)
-            .map_err(db_error)?
-            .insert(id, compressed.as_slice())
-            .map_err(db_error)?;
+        write.open_table(RAW_BODY).map_err(db_error)?.insert(id, compressed.as_slice()).map_err(db_error)?;
         write.commit().map_err(db_error)?;
         Ok(meta)
     }
@@ -113,10 +109,7 @@ impl Store {
     /// The stored exchange `id`, with its body.
     pub fn raw(&self, id: ExchangeId) -> Result<RawExchange, StoreError> {
         let read = self.db().begin_read().map_err(db_error)?;
-        let not_found = StoreError::NotFound {
-            what: "raw exchange",
-            id: id.0,
-        };
+        let not_found = StoreError::NotFound { what: "raw exchange", id: id.0 };
         let metas = read.open_table(RAW_META).map_err(db_error)?;
         let meta: RawMeta = tables::get_json(&metas, RAW_META, id.0)?.ok_or(not_found)?;
         let bodies = read.open_table(RAW_BODY).map_err(db_error)?;
@@ -124,10 +117,7 @@ impl Store {
         let body = match stored {
             Some(bytes) => codec::decompress(bytes.value(), meta.body_bytes as usize)?,
             None => {
-                return Err(StoreError::NotFound {
-                    what: "raw body",
-                    id: id.0,
-                });
+                return Err(StoreError::NotFound { what: "raw body", id: id.0 });
             }
         };
         Ok(RawExchange { meta, body })

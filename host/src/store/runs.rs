@@ -84,19 +84,11 @@ impl Store {
     }
 
     /// Record how a run ended.
-    pub fn finish_run(
-        &self,
-        id: RunId,
-        outcome: RunOutcome,
-        counts: &RunCounts,
-    ) -> Result<RunRecord, StoreError> {
+    pub fn finish_run(&self, id: RunId, outcome: RunOutcome, counts: &RunCounts) -> Result<RunRecord, StoreError> {
         let write = self.db().begin_write().map_err(db_error)?;
         let mut run: RunRecord = {
             let table = write.open_table(RUNS).map_err(db_error)?;
-            tables::get_json(&table, RUNS, id.0)?.ok_or(StoreError::NotFound {
-                what: "run",
-                id: id.0,
-            })?
+            tables::get_json(&table, RUNS, id.0)?.ok_or(StoreError::NotFound { what: "run", id: id.0 })?
         };
         run.finished_at_ms = Some(now_ms());
         run.outcome = outcome;

@@ -30,10 +30,7 @@ pub type JsonTable = TableDefinition<'static, u64, &'static [u8]>;
 /// The id after the largest one in `table` (ids start at 1).
 pub fn next_id(table: &redb::Table<u64, &[u8]>) -> Result<u64, StoreError> {
     use redb::ReadableTable;
-    Ok(table
-        .last()
-        .map_err(db_error)?
-        .map_or(1, |(k, _)| k.value() + 1))
+    Ok(table.last().map_err(db_error)?.map_or(1, |(k, _)| k.value() + 1))
 }
 
 /// Write `value` as JSON under `id`.
@@ -44,8 +41,7 @@ pub fn put_json<T: serde::Serialize>(
     value: &T,
 ) -> Result<(), StoreError> {
     let mut t = write.open_table(table).map_err(db_error)?;
-    t.insert(id, super::codec::to_json(value).as_slice())
-        .map_err(db_error)?;
+    t.insert(id, super::codec::to_json(value).as_slice()).map_err(db_error)?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! its exchange committed to the raw store, then parsed in a fresh instance; records go to the
 //! sink, rejects and failures to the dead-letter queue, `next` requests back into the frontier.
 
+mod plan;
 mod report;
 mod shared;
 mod stream;
@@ -14,7 +15,7 @@ pub use report::{StreamStats, SyncReport};
 use shared::Shared;
 
 use crate::config::Pipeline;
-use crate::fetch::{AuthInjector, FetchSettings, Fetcher, SecretError, Secrets, Target};
+use crate::fetch::{FetchSettings, Fetcher, SecretError, Secrets};
 use crate::home::Home;
 use crate::runtime::{CallLimits, LoadError, LoadedConnector, Runtime};
 use crate::sink::{JsonlSink, SinkError};
@@ -37,14 +38,10 @@ pub enum SyncError {
     Sink(#[from] SinkError),
     /// The pipeline names a stream the connector does not have.
     #[error("pipeline names stream `{stream}`, but connector `{connector}` has only: {available}")]
-    UnknownStream {
-        stream: String,
-        connector: String,
-        available: String,
-    },
-    /// The base URL is unusable.
+    UnknownStream { stream: String, connector: String, available: String },
+    /// The pipeline's settings do not fit the connector (base URL, buckets).
     #[error("{0}")]
-    BaseUrl(String),
+    Plan(String),
     /// A worker thread died.
     #[error("internal error: {0}")]
     Internal(String),
@@ -82,26 +79,9 @@ pub async fn run(
     let manifest = connector.manifest().clone();
     let streams = select_streams(pipeline, &connector)?;
     let secrets = Secrets::resolve(&pipeline.secrets)?;
-    let mut warnings = Vec::new();
-    let missing = secrets.missing_for(&manifest.auth);
-    if !missing.is_empty() {
-        warnings.push(format!(
-            "the connector authenticates with secret(s) {}, which the pipeline's [secrets] does not define: requests are sent without credentials",
-            missing.join(", ")
-        ));
-    }
-    let base_url = pipeline
-        .base_url
-        .clone()
-        .unwrap_or_else(|| manifest.base_url.clone());
-    let target = Target::new(&base_url, &manifest.base_url, &manifest.allowed_hosts)
-        .map_err(SyncError::BaseUrl)?;
-    let fetcher = Fetcher::new(
-        target,
-        AuthInjector::new(manifest.auth.clone(), secrets),
-        manifest.retry.clone(),
-        settings.fetch,
-    );
+    let (plan, fetch_settings, warnings) = plan::fetch_plan(pipeline, &manifest, secrets, settings.fetch)?;
+    let max_retry_after = fetch_settings.max_retry_after;
+    let fetcher = Fetcher::new(plan, fetch_settings);
     let store = Arc::new(Store::open(&home.database())?);
     let run = store.begin_run(&pipeline.name, connector.identity(), &streams)?;
     let shared = Arc::new(Shared {
@@ -114,6 +94,7 @@ pub async fn run(
         stats: Mutex::new(BTreeMap::new()),
         warnings: Mutex::new(warnings),
         observer,
+        max_retry_after,
     });
     let outcome = run_streams(&shared, &streams).await;
     shared.sink.lock().expect("sink lock").flush()?;
@@ -143,9 +124,7 @@ async fn run_streams(shared: &Arc<Shared>, streams: &[String]) -> Result<(), Syn
     }
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {
-        let result = joined
-            .map_err(|e| SyncError::Internal(e.to_string()))
-            .and_then(|r| r);
+        let result = joined.map_err(|e| SyncError::Internal(e.to_string())).and_then(|r| r);
         if let Err(e) = result {
             first_error.get_or_insert(e);
             tasks.abort_all();
@@ -161,24 +140,15 @@ async fn load_connector(
 ) -> Result<LoadedConnector, SyncError> {
     let runtime = runtime.clone();
     let path = pipeline.connector.clone();
-    let loaded =
-        tokio::task::spawn_blocking(move || LoadedConnector::load(&runtime, &path, limits))
-            .await
-            .map_err(|e| SyncError::Internal(e.to_string()))?;
+    let loaded = tokio::task::spawn_blocking(move || LoadedConnector::load(&runtime, &path, limits))
+        .await
+        .map_err(|e| SyncError::Internal(e.to_string()))?;
     Ok(loaded?)
 }
 
 /// The pipeline's streams, checked against the manifest; every endpoint when it names none.
-fn select_streams(
-    pipeline: &Pipeline,
-    connector: &LoadedConnector,
-) -> Result<Vec<String>, SyncError> {
-    let endpoints: Vec<String> = connector
-        .manifest()
-        .endpoints
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
+fn select_streams(pipeline: &Pipeline, connector: &LoadedConnector) -> Result<Vec<String>, SyncError> {
+    let endpoints: Vec<String> = connector.manifest().endpoints.iter().map(|e| e.name.clone()).collect();
     let Some(wanted) = &pipeline.streams else {
         return Ok(endpoints);
     };

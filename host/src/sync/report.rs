@@ -19,6 +19,8 @@ pub struct StreamStats {
     pub throttled: u64,
     /// Time spent waiting to retry, in ms.
     pub waited_ms: u64,
+    /// Time spent waiting for rate-limit tokens, in ms.
+    pub rate_waited_ms: u64,
     /// Exchanges stored.
     pub exchanges: u64,
     /// Records written.
@@ -38,6 +40,7 @@ impl StreamStats {
         self.retries += other.retries;
         self.throttled += other.throttled;
         self.waited_ms += other.waited_ms;
+        self.rate_waited_ms += other.rate_waited_ms;
         self.exchanges += other.exchanges;
         self.records += other.records;
         self.dead_letters += other.dead_letters;

@@ -21,17 +21,20 @@ pub struct Shared {
     pub stats: Mutex<BTreeMap<String, StreamStats>>,
     pub warnings: Mutex<Vec<String>>,
     pub observer: Arc<dyn Observer>,
+    /// The longest wait a server or connector may ask for before a request is given up.
+    pub max_retry_after: std::time::Duration,
 }
 
 impl Shared {
     /// Run blocking work (guest calls, database commits) off the async threads.
-    pub async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, SyncError> {
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| SyncError::Internal(e.to_string()))
+    pub async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, SyncError> {
+        tokio::task::spawn_blocking(f).await.map_err(|e| SyncError::Internal(e.to_string()))
+    }
+
+    /// How many requests of `stream` may be in flight at once (its endpoint's declaration).
+    pub fn in_flight_of(&self, stream: &str) -> usize {
+        let endpoints = &self.connector.manifest().endpoints;
+        endpoints.iter().find(|e| e.name == stream).map_or(1, |e| e.max_in_flight.max(1) as usize)
     }
 
     /// Update the numbers of `stream`.
@@ -41,11 +44,7 @@ impl Shared {
     }
 
     /// Add dead letters for this run, counted against `stream`.
-    pub async fn dead_letters(
-        &self,
-        stream: &str,
-        letters: Vec<NewDeadLetter>,
-    ) -> Result<(), SyncError> {
+    pub async fn dead_letters(&self, stream: &str, letters: Vec<NewDeadLetter>) -> Result<(), SyncError> {
         if letters.is_empty() {
             return Ok(());
         }
@@ -54,13 +53,8 @@ impl Shared {
         }
         let added = letters.len() as u64;
         let store = self.store.clone();
-        let (run, pipeline, identity) = (
-            self.run,
-            self.pipeline.name.clone(),
-            self.connector.identity().clone(),
-        );
-        self.blocking(move || store.add_dead_letters(run, &pipeline, &identity, letters))
-            .await??;
+        let (run, pipeline, identity) = (self.run, self.pipeline.name.clone(), self.connector.identity().clone());
+        self.blocking(move || store.add_dead_letters(run, &pipeline, &identity, letters)).await??;
         self.count(stream, |s| s.dead_letters += added);
         Ok(())
     }

@@ -6,19 +6,11 @@ use apiary_e2e::harness::{PipelineSpec, Ran, Scratch, connector_wasm};
 fn assert_one_line_error(ran: &Ran, needles: &[&str]) {
     assert!(!ran.success, "expected failure: {ran:?}");
     assert_eq!(ran.code, Some(1));
-    let lines: Vec<&str> = ran
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
+    let lines: Vec<&str> = ran.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line of error: {:?}", ran.stderr);
     assert!(lines[0].starts_with("error: "), "{}", lines[0]);
     for needle in needles {
-        assert!(
-            lines[0].contains(needle),
-            "{:?} should mention {needle:?}",
-            lines[0]
-        );
+        assert!(lines[0].contains(needle), "{:?} should mention {needle:?}", lines[0]);
     }
     assert!(!ran.stderr.contains("panicked") && !ran.stderr.contains("backtrace"));
 }
@@ -30,6 +22,7 @@ fn pipeline_with_connector(scratch: &Scratch, connector: &std::path::Path) -> st
         base_url: "http://127.0.0.1:9",
         streams: &["issues"],
         config: &[],
+        extra: "",
     };
     scratch.write("p.toml", spec.toml())
 }
@@ -44,10 +37,7 @@ fn a_missing_pipeline_file() {
 #[test]
 fn a_pipeline_with_an_unknown_key_or_a_missing_field() {
     let scratch = Scratch::new();
-    let path = scratch.write(
-        "bad.toml",
-        "name = \"x\"\nconnector = \"c.wasm\"\nstreem = [\"issues\"]\n",
-    );
+    let path = scratch.write("bad.toml", "name = \"x\"\nconnector = \"c.wasm\"\nstreem = [\"issues\"]\n");
     assert_one_line_error(
         &scratch.apiary(&["run", path.to_str().unwrap()]),
         &["bad.toml", "line 3", "unknown field `streem`"],
@@ -58,10 +48,7 @@ fn a_pipeline_with_an_unknown_key_or_a_missing_field() {
         &["missing.toml", "missing field `connector`"],
     );
     let path = scratch.write("broken.toml", "name = \"x\nconnector = 1\n");
-    assert_one_line_error(
-        &scratch.apiary(&["run", path.to_str().unwrap()]),
-        &["broken.toml", "line 1"],
-    );
+    assert_one_line_error(&scratch.apiary(&["run", path.to_str().unwrap()]), &["broken.toml", "line 1"]);
 }
 
 #[test]
@@ -98,11 +85,7 @@ fn a_component_that_is_not_an_apiary_connector() {
     let empty = scratch.write("empty.wasm", b"\0asm\x0d\0\x01\0");
     assert_one_line_error(
         &scratch.apiary(&["inspect", empty.to_str().unwrap()]),
-        &[
-            "empty.wasm",
-            "is not an apiary connector",
-            "apiary:connector@0.1",
-        ],
+        &["empty.wasm", "is not an apiary connector", "apiary:connector@0.1"],
     );
 }
 
@@ -116,6 +99,7 @@ fn a_stream_the_connector_does_not_have() {
         base_url: "http://127.0.0.1:9",
         streams: &["pulls"],
         config: &[],
+        extra: "",
     };
     let pipeline = scratch.write("p.toml", spec.toml());
     assert_one_line_error(
@@ -138,6 +122,7 @@ fn a_corrupt_database_is_refused_and_left_as_it_was() {
         base_url: "http://127.0.0.1:9",
         streams: &["issues"],
         config: &[],
+        extra: "",
     };
     let pipeline = scratch.write("p.toml", spec.toml());
     assert_one_line_error(

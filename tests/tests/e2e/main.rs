@@ -2,6 +2,7 @@
 //! real server process on loopback, a real redb file. One test binary, so one link.
 
 mod bad_input;
+mod fetching;
 mod skeleton;
 
 use apiary_e2e::harness::{binary, github_fixtures};
@@ -10,9 +11,5 @@ use apiary_e2e::spawn::MockProcess;
 /// The mock API replaying the recorded GitHub traffic.
 pub fn github_mock() -> MockProcess {
     let fixtures = github_fixtures();
-    MockProcess::start(
-        &binary("apiary-mock"),
-        &["--fixtures", fixtures.to_str().unwrap()],
-    )
-    .expect("mock starts")
+    MockProcess::start(&binary("apiary-mock"), &["--fixtures", fixtures.to_str().unwrap()]).expect("mock starts")
 }

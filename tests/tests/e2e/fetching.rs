@@ -1,0 +1,140 @@
+//! Reliable fetching against a misbehaving API: retries, Retry-After, per-endpoint rate limits,
+//! the Retry-After cap and the pagination loop guard.
+
+use std::collections::HashSet;
+
+use apiary_e2e::harness::{PipelineSpec, Scratch, binary, connector_wasm, read_jsonl};
+use apiary_e2e::spawn::MockProcess;
+use apiary_host::store::{Stage, Store};
+
+fn mock(args: &[&str]) -> MockProcess {
+    MockProcess::start(&binary("apiary-mock"), args).expect("mock starts")
+}
+
+/// The github connector on the generated collections, with the given streams and extra TOML.
+fn generated_pipeline(scratch: &Scratch, base_url: &str, streams: &[&str], extra: &str) -> String {
+    let wasm = connector_wasm("github_connector");
+    let spec = PipelineSpec {
+        name: "generated",
+        connector: &wasm,
+        base_url,
+        streams,
+        config: &[
+            ("owner", "\"apiary-mock\""),
+            ("repo", "\"generated\""),
+            ("query", "\"is:open\""),
+            ("per_page", "10"),
+        ],
+        extra,
+    };
+    scratch.write("generated.toml", spec.toml()).to_str().unwrap().to_string()
+}
+
+/// Fast retries so the test spends its time on the faults, not on backoff.
+const QUICK_RETRIES: &str = "[retry]\nbase-ms = 10\nmax-ms = 100\n\n[http]\ntimeout-ms = 500\n";
+
+#[test]
+fn every_record_arrives_once_through_429s_5xx_resets_and_timeouts() {
+    let mock = mock(&[
+        "--pages",
+        "30",
+        "--fault-429",
+        "0.1",
+        "--retry-after",
+        "1",
+        "--fault-5xx",
+        "0.1",
+        "--fault-reset",
+        "0.07",
+        "--fault-slow",
+        "0.05",
+        "--slow-ms",
+        "2000",
+        "--seed",
+        "4",
+    ]);
+    let scratch = Scratch::new();
+    let pipeline = generated_pipeline(&scratch, mock.base_url(), &["issues"], QUICK_RETRIES);
+
+    let ran = scratch.apiary(&["run", &pipeline, "--json"]);
+    assert!(ran.success, "{ran:?}");
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let issues = &report["streams"]["issues"];
+
+    let records = read_jsonl(&scratch.output("generated", "issues"));
+    let ids: HashSet<u64> = records.iter().map(|r| r["number"].as_u64().unwrap()).collect();
+    assert_eq!(records.len(), 300, "30 pages of 10");
+    assert_eq!(ids, (1..=300).collect(), "each record exactly once");
+    assert_eq!(issues["dead_letters"], 0);
+    let stats = mock.stats().unwrap();
+    assert!(stats.faults >= 5, "faults were injected: {}", stats.faults);
+    assert!(issues["throttled"].as_u64().unwrap() >= 1, "429s are counted: {issues}");
+    assert!(issues["retries"].as_u64().unwrap() >= stats.faults, "every fault was retried: {issues}");
+    assert!(issues["waited_ms"].as_u64().unwrap() >= 1000, "Retry-After: 1 was honoured: {issues}");
+}
+
+#[test]
+fn each_endpoint_gets_its_own_rate_and_the_api_sees_no_violation() {
+    let mock = mock(&["--pages", "16", "--limit", "generated/issues=40/1000/2", "--limit", "search=8/1000/2"]);
+    let scratch = Scratch::new();
+    let buckets = "[buckets.core]\nrequests = 40\nper-ms = 1000\nburst = 1\nallow-raise = true\n\n\
+                   [buckets.search]\nrequests = 8\nper-ms = 1000\nburst = 1\nallow-raise = true\n";
+    let pipeline = generated_pipeline(&scratch, mock.base_url(), &["issues", "search_issues"], buckets);
+
+    let ran = scratch.apiary(&["run", &pipeline]);
+    assert!(ran.success, "{ran:?}");
+    assert!(ran.stdout.contains("raised above the connector's declaration"), "raising warns: {}", ran.stdout);
+    assert_eq!(read_jsonl(&scratch.output("generated", "issues")).len(), 160);
+    assert_eq!(read_jsonl(&scratch.output("generated", "search_issues")).len(), 160);
+
+    let stats = mock.stats().unwrap();
+    let (issues, search) = (&stats.limits["generated/issues"], &stats.limits["search"]);
+    assert_eq!((issues.violations, search.violations), (0, 0), "no request over a limit: {stats:?}");
+    assert_eq!((issues.requests, search.requests), (16, 16));
+    assert!(search.rate() <= 8.0 * 1.1, "search held to its own 8/s: {:.1}/s", search.rate());
+    assert!(issues.rate() > 2.0 * search.rate(), "issues not held to search's rate: {:.1}/s", issues.rate());
+}
+
+#[test]
+fn a_retry_after_beyond_the_cap_is_a_dead_letter_not_a_hung_run() {
+    let mock = mock(&["--pages", "3", "--fault-429", "1.0", "--retry-after", "3600"]);
+    let scratch = Scratch::new();
+    let extra = "[retry]\nbase-ms = 10\nmax-retry-after-s = 60\n";
+    let pipeline = generated_pipeline(&scratch, mock.base_url(), &["issues"], extra);
+
+    let ran = scratch.apiary(&["run", &pipeline]);
+    assert!(ran.success, "dead letters warn, they do not fail the run: {ran:?}");
+    assert!(ran.stdout.contains("1 dead letter(s) added"), "{}", ran.stdout);
+    let store = Store::open(&scratch.home().join("apiary.redb")).unwrap();
+    let letters = store.dead_letters(|_| true).unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].stage, Stage::Fetch);
+    assert!(letters[0].error.contains("asked to wait 3600 s, more than the 60 s cap"), "{}", letters[0].error);
+    assert!(letters[0].exchange.is_some(), "the 429 response is stored as raw");
+}
+
+#[test]
+fn a_pagination_loop_is_stopped_and_the_stream_goes_on() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/loop");
+    let mock = mock(&["--fixtures", fixtures.to_str().unwrap()]);
+    let scratch = Scratch::new();
+    let wasm = connector_wasm("github_connector");
+    let spec = PipelineSpec {
+        name: "loop",
+        connector: &wasm,
+        base_url: mock.base_url(),
+        streams: &["issues"],
+        config: &[("owner", "\"loop-org\""), ("repo", "\"loop\""), ("per_page", "2")],
+        extra: "",
+    };
+    let pipeline = scratch.write("loop.toml", spec.toml());
+    let ran = scratch.apiary(&["run", pipeline.to_str().unwrap()]);
+    assert!(ran.success, "{ran:?}");
+    assert_eq!(read_jsonl(&scratch.output("loop", "issues")).len(), 4, "both pages, once each");
+    assert_eq!(mock.stats().unwrap().total, 2, "the looping link is not fetched again");
+    let store = Store::open(&scratch.home().join("apiary.redb")).unwrap();
+    let letters = store.dead_letters(|_| true).unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].stage, Stage::Policy);
+    assert!(letters[0].error.contains("pagination loop"), "{}", letters[0].error);
+}
