@@ -46,22 +46,35 @@ pub fn is_valid_stream_name(stream: &str) -> bool {
 }
 
 /// The JSONL files of one pipeline.
+///
+/// It knows the length of every file in its folder, so a sync can record how far the output is
+/// committed and, after a crash, cut each file back to exactly that.
 pub struct JsonlSink {
     dir: PathBuf,
     files: BTreeMap<String, StreamFile>,
+    lengths: BTreeMap<String, u64>,
+    dirty: bool,
 }
 
 struct StreamFile {
     path: PathBuf,
     writer: BufWriter<File>,
-    offset: u64,
 }
 
 impl JsonlSink {
     /// The sink writing under `dir` (created if needed).
     pub fn open(dir: &Path) -> Result<JsonlSink, SinkError> {
-        std::fs::create_dir_all(dir).map_err(|source| SinkError { path: dir.to_path_buf(), source })?;
-        Ok(JsonlSink { dir: dir.to_path_buf(), files: BTreeMap::new() })
+        let error = |source| SinkError { path: dir.to_path_buf(), source };
+        std::fs::create_dir_all(dir).map_err(error)?;
+        let mut lengths = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).map_err(error)? {
+            let entry = entry.map_err(error)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(stream) = name.strip_suffix(".jsonl") {
+                lengths.insert(stream.to_string(), entry.metadata().map_err(error)?.len());
+            }
+        }
+        Ok(JsonlSink { dir: dir.to_path_buf(), files: BTreeMap::new(), lengths, dirty: false })
     }
 
     /// The file a stream's records go to.
@@ -69,21 +82,52 @@ impl JsonlSink {
         self.dir.join(format!("{stream}.jsonl"))
     }
 
-    /// Append one already validated record to its stream's file.
-    pub fn write(&mut self, stream: &str, json: &str) -> Result<(), SinkError> {
-        let file = self.file(stream)?;
-        let line = one_line(json);
-        let result = file.writer.write_all(line.as_bytes()).and_then(|_| file.writer.write_all(b"\n"));
-        result.map_err(|source| SinkError { path: file.path.clone(), source })?;
-        file.offset += line.len() as u64 + 1;
+    /// The length of every output file, by stream, including what is still buffered.
+    pub fn lengths(&self) -> BTreeMap<String, u64> {
+        self.lengths.clone()
+    }
+
+    /// Cut every file back to its committed length; a file with none was never committed and
+    /// is emptied. Used when resuming after a crash.
+    pub fn truncate_to(&mut self, committed: &BTreeMap<String, u64>) -> Result<(), SinkError> {
+        self.files.clear();
+        for (stream, length) in self.lengths.iter_mut() {
+            let keep = committed.get(stream).copied().unwrap_or(0);
+            if *length > keep {
+                let path = self.dir.join(format!("{stream}.jsonl"));
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|source| SinkError { path: path.clone(), source })?;
+                file.set_len(keep).and_then(|_| file.sync_all()).map_err(|source| SinkError { path, source })?;
+                *length = keep;
+            }
+        }
         Ok(())
     }
 
-    /// Push buffered records to the files.
-    pub fn flush(&mut self) -> Result<(), SinkError> {
-        for file in self.files.values_mut() {
-            file.writer.flush().map_err(|source| SinkError { path: file.path.clone(), source })?;
+    /// Append one already validated record to its stream's file.
+    pub fn write(&mut self, stream: &str, json: &str) -> Result<(), SinkError> {
+        let line = one_line(json);
+        let file = self.file(stream)?;
+        let result = file.writer.write_all(line.as_bytes()).and_then(|_| file.writer.write_all(b"\n"));
+        result.map_err(|source| SinkError { path: file.path.clone(), source })?;
+        *self.lengths.entry(stream.to_string()).or_default() += line.len() as u64 + 1;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Push buffered records to the files and make them durable, so the lengths can be
+    /// committed. Does nothing when nothing was written since the last call.
+    pub fn sync(&mut self) -> Result<(), SinkError> {
+        if !self.dirty {
+            return Ok(());
         }
+        for file in self.files.values_mut() {
+            let result = file.writer.flush().and_then(|_| file.writer.get_ref().sync_data());
+            result.map_err(|source| SinkError { path: file.path.clone(), source })?;
+        }
+        self.dirty = false;
         Ok(())
     }
 
@@ -100,8 +144,8 @@ impl JsonlSink {
                 .append(true)
                 .open(&path)
                 .map_err(|source| SinkError { path: path.clone(), source })?;
-            let offset = file.metadata().map(|m| m.len()).unwrap_or(0);
-            self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::new(file), offset });
+            self.lengths.entry(stream.to_string()).or_insert(0);
+            self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::new(file) });
         }
         Ok(self.files.get_mut(stream).expect("just inserted"))
     }
@@ -123,9 +167,29 @@ mod tests {
         let mut sink = JsonlSink::open(dir.path()).unwrap();
         sink.write("items", r#"{"amount":12345678901234567.891,"e":1e400}"#).unwrap();
         sink.write("items", "{\n  \"a\": \"\\u00e9\"\n}").unwrap();
-        sink.flush().unwrap();
+        sink.sync().unwrap();
         let text = std::fs::read_to_string(dir.path().join("items.jsonl")).unwrap();
         assert_eq!(text, "{\"amount\":12345678901234567.891,\"e\":1e400}\n{  \"a\": \"\\u00e9\"}\n");
+    }
+
+    #[test]
+    fn cuts_files_back_to_their_committed_lengths() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = JsonlSink::open(dir.path()).unwrap();
+        sink.write("a", "{\"n\":1}").unwrap();
+        sink.sync().unwrap();
+        let committed = sink.lengths();
+        sink.write("a", "{\"n\":2}").unwrap();
+        sink.write("b", "{\"n\":3}").unwrap();
+        sink.sync().unwrap();
+        let mut reopened = JsonlSink::open(dir.path()).unwrap();
+        assert_eq!(reopened.lengths()["a"], 16);
+        reopened.truncate_to(&committed).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join("a.jsonl")).unwrap(), "{\"n\":1}\n");
+        assert_eq!(std::fs::read_to_string(dir.path().join("b.jsonl")).unwrap(), "", "never committed: emptied");
+        reopened.write("a", "{\"n\":4}").unwrap();
+        reopened.sync().unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join("a.jsonl")).unwrap(), "{\"n\":1}\n{\"n\":4}\n");
     }
 
     #[test]

@@ -39,6 +39,12 @@ enum Command {
         /// Send requests here instead of the pipeline's or manifest's base URL (a mock, a proxy).
         #[arg(long)]
         base_url: Option<String>,
+        /// Abandon an interrupted run of this pipeline (cutting its output) and start over.
+        #[arg(long)]
+        restart: bool,
+        /// Exit with status 2 when the run added dead letters (for schedulers).
+        #[arg(long)]
+        fail_on_dead_letters: bool,
     },
     /// Print a connector's manifest.
     Inspect {
@@ -53,34 +59,55 @@ enum Command {
 pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
     let home = Home::new(&args.home);
     match args.command {
-        Command::Run { pipeline, base_url } => run(&home, &pipeline, base_url, args.json).await,
+        Command::Run { pipeline, base_url, restart, fail_on_dead_letters } => {
+            let options = RunOptions { base_url, restart, fail_on_dead_letters, json: args.json };
+            run(&home, &pipeline, options).await
+        }
         Command::Inspect { connector } => inspect(&connector, args.json),
         Command::Runs => runs(&home, args.json),
     }
 }
 
-async fn run(
-    home: &Home,
-    pipeline_path: &std::path::Path,
+/// The flags of `apiary run`.
+struct RunOptions {
     base_url: Option<String>,
+    restart: bool,
+    fail_on_dead_letters: bool,
     json: bool,
-) -> anyhow::Result<ExitCode> {
-    let mut pipeline = Pipeline::load(pipeline_path)?;
-    if let Some(url) = base_url {
-        pipeline.set_base_url(&url).map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
-    }
+}
+
+/// Exit status of a run that added dead letters under `--fail-on-dead-letters`.
+const DEAD_LETTERS_EXIT: u8 = 2;
+
+async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) -> anyhow::Result<ExitCode> {
+    let pipeline = load_pipeline(pipeline_path, options.base_url)?;
     let runtime = Runtime::new()?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
-    let report = sync::run(&pipeline, home, &runtime, SyncSettings::default(), progress.clone())
+    let settings = SyncSettings { restart: options.restart, ..SyncSettings::default() };
+    let report = sync::run(&pipeline, home, &runtime, settings, progress.clone())
         .await
         .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
     progress.finish();
-    if json {
+    if options.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print::sync_report(&report);
     }
-    Ok(ExitCode::SUCCESS)
+    let dead_letters = report.streams.values().map(|s| s.dead_letters).sum::<u64>();
+    Ok(if options.fail_on_dead_letters && dead_letters > 0 {
+        ExitCode::from(DEAD_LETTERS_EXIT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Read a pipeline file, pointed at `base_url` when given.
+fn load_pipeline(path: &std::path::Path, base_url: Option<String>) -> anyhow::Result<Pipeline> {
+    let mut pipeline = Pipeline::load(path)?;
+    if let Some(url) = base_url {
+        pipeline.set_base_url(&url).map_err(|e| anyhow::anyhow!("--base-url {e}"))?;
+    }
+    Ok(pipeline)
 }
 
 fn inspect(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {

@@ -102,8 +102,9 @@ pub fn sync_report(report: &SyncReport) {
     for warning in &report.warnings {
         println!("warning: {warning}");
     }
-    if c.dead_letters > 0 {
-        println!("warning: {} dead letter(s) added; see `apiary dlq list`", c.dead_letters);
+    let added: u64 = report.streams.values().map(|s| s.dead_letters).sum();
+    if added > 0 {
+        println!("warning: {added} dead letter(s) added; see `apiary dlq list`");
     }
 }
 

@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use redb::WriteTransaction;
+
 use super::tables::{self, DEAD_LETTERS};
-use super::{DeadLetterId, ExchangeId, RunId, Store, StoreError, db_error, now_ms};
+use super::{DeadLetterId, ExchangeId, RunContext, RunId, Store, StoreError, db_error, now_ms};
 use crate::runtime::{ConnectorIdentity, Request};
 
 /// Where in a sync something failed.
@@ -83,45 +85,95 @@ pub struct DeadLetter {
     pub resolved_by: Option<RunId>,
 }
 
+/// Add dead letters for a run inside an open write transaction.
+pub(super) fn insert_dead_letters(
+    write: &WriteTransaction,
+    context: &RunContext,
+    letters: Vec<NewDeadLetter>,
+) -> Result<Vec<DeadLetterId>, StoreError> {
+    if letters.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut id = tables::next_id(&write.open_table(DEAD_LETTERS).map_err(db_error)?)?;
+    let now = now_ms();
+    let mut ids = Vec::with_capacity(letters.len());
+    for new in letters {
+        let letter = DeadLetter {
+            id: DeadLetterId(id),
+            run: context.run,
+            pipeline: context.pipeline.clone(),
+            stream: new.stream,
+            stage: new.stage,
+            error: new.error,
+            attempts: new.attempts,
+            first_seen_ms: now,
+            last_seen_ms: now,
+            connector: context.connector.clone(),
+            request: new.request,
+            exchange: new.exchange,
+            payload: new.payload,
+            resolved_by: None,
+        };
+        tables::put_json(write, DEAD_LETTERS, id, &letter)?;
+        ids.push(letter.id);
+        id += 1;
+    }
+    Ok(ids)
+}
+
 impl Store {
-    /// Add dead letters for `run` in one transaction.
+    /// Add dead letters for a run in one transaction.
     pub fn add_dead_letters(
         &self,
-        run: RunId,
-        pipeline: &str,
-        connector: &ConnectorIdentity,
+        context: &RunContext,
         letters: Vec<NewDeadLetter>,
     ) -> Result<Vec<DeadLetterId>, StoreError> {
-        if letters.is_empty() {
-            return Ok(Vec::new());
-        }
         let write = self.db().begin_write().map_err(db_error)?;
-        let mut id = tables::next_id(&write.open_table(DEAD_LETTERS).map_err(db_error)?)?;
-        let now = now_ms();
-        let mut ids = Vec::with_capacity(letters.len());
-        for new in letters {
-            let letter = DeadLetter {
-                id: DeadLetterId(id),
-                run,
-                pipeline: pipeline.to_string(),
-                stream: new.stream,
-                stage: new.stage,
-                error: new.error,
-                attempts: new.attempts,
-                first_seen_ms: now,
-                last_seen_ms: now,
-                connector: connector.clone(),
-                request: new.request,
-                exchange: new.exchange,
-                payload: new.payload,
-                resolved_by: None,
-            };
-            tables::put_json(&write, DEAD_LETTERS, id, &letter)?;
-            ids.push(letter.id);
-            id += 1;
-        }
+        let ids = insert_dead_letters(&write, context, letters)?;
         write.commit().map_err(db_error)?;
         Ok(ids)
+    }
+
+    /// The dead letter `id`.
+    pub fn dead_letter(&self, id: DeadLetterId) -> Result<DeadLetter, StoreError> {
+        let read = self.db().begin_read().map_err(db_error)?;
+        let table = read.open_table(DEAD_LETTERS).map_err(db_error)?;
+        tables::get_json(&table, DEAD_LETTERS, id.0)?.ok_or(StoreError::NotFound { what: "dead letter", id: id.0 })
+    }
+
+    /// Mark dead letters resolved by `run` (they are kept, never silently deleted).
+    pub fn resolve_dead_letters(&self, ids: &[DeadLetterId], run: RunId) -> Result<(), StoreError> {
+        let letters = ids.iter().map(|id| self.dead_letter(*id)).collect::<Result<Vec<_>, _>>()?;
+        let write = self.db().begin_write().map_err(db_error)?;
+        for mut letter in letters {
+            letter.resolved_by = Some(run);
+            letter.last_seen_ms = now_ms();
+            tables::put_json(&write, DEAD_LETTERS, letter.id.0, &letter)?;
+        }
+        write.commit().map_err(db_error)
+    }
+
+    /// Delete dead letters: the resolved ones, or all that `keep` accepts when `everything`.
+    /// Returns how many were deleted.
+    pub fn purge_dead_letters(
+        &self,
+        everything: bool,
+        keep: impl Fn(&DeadLetter) -> bool,
+    ) -> Result<usize, StoreError> {
+        let doomed: Vec<DeadLetterId> = self
+            .dead_letters(|l| keep(l) && (everything || l.resolved_by.is_some()))?
+            .into_iter()
+            .map(|l| l.id)
+            .collect();
+        let write = self.db().begin_write().map_err(db_error)?;
+        {
+            let mut table = write.open_table(DEAD_LETTERS).map_err(db_error)?;
+            for id in &doomed {
+                table.remove(id.0).map_err(db_error)?;
+            }
+        }
+        write.commit().map_err(db_error)?;
+        Ok(doomed.len())
     }
 
     /// Every dead letter that `keep` accepts, oldest first.

@@ -9,6 +9,7 @@ mod dead_letters;
 mod ids;
 mod raw;
 mod runs;
+mod sync_state;
 mod tables;
 
 use std::path::{Path, PathBuf};
@@ -16,9 +17,10 @@ use std::path::{Path, PathBuf};
 use redb::Database;
 
 pub use dead_letters::{DeadLetter, NewDeadLetter, Stage};
-pub use ids::{DeadLetterId, ExchangeId, RunId};
+pub use ids::{DeadLetterId, ExchangeId, FrontierId, RunId};
 pub use raw::{NewExchange, RawExchange, RawMeta};
 pub use runs::{RunCounts, RunOutcome, RunRecord};
+pub use sync_state::{Completion, FrontierEntry, SyncState};
 use tables::META;
 
 /// The database format this build writes. Opening a newer one is refused.
@@ -122,6 +124,17 @@ impl Store {
     pub(crate) fn db(&self) -> &Database {
         &self.db
     }
+}
+
+/// Who is writing: the run, its pipeline and its connector. Stored things carry all three.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunContext {
+    /// The run.
+    pub run: RunId,
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The connector in use.
+    pub connector: crate::runtime::ConnectorIdentity,
 }
 
 /// Milliseconds since the Unix epoch, now.

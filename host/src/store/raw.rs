@@ -9,18 +9,17 @@ use crate::runtime::{ConnectorIdentity, Exchange, Header, Request, Response};
 /// An exchange about to be stored.
 #[derive(Debug, Clone)]
 pub struct NewExchange<'a> {
-    /// The run that fetched it.
-    pub run: RunId,
-    /// The pipeline.
-    pub pipeline: &'a str,
-    /// The connector that asked for it.
-    pub connector: &'a ConnectorIdentity,
+    /// The run, pipeline and connector that fetched it.
+    pub context: &'a super::RunContext,
     /// The request (secrets already redacted) and the response.
     pub exchange: &'a Exchange,
     /// Which attempt this response came from (1 = first try).
     pub attempt: u32,
     /// How long the request took, in ms.
     pub duration_ms: u64,
+    /// The frontier entry it answers: the exchange is marked unprocessed until
+    /// [`Store::complete`] says otherwise.
+    pub entry: Option<super::FrontierId>,
 }
 
 /// Everything stored about an exchange except its body.
@@ -87,10 +86,10 @@ impl Store {
         let id = tables::next_id(&write.open_table(RAW_META).map_err(db_error)?)?;
         let meta = RawMeta {
             id: ExchangeId(id),
-            run: new.run,
-            pipeline: new.pipeline.to_string(),
+            run: new.context.run,
+            pipeline: new.context.pipeline.clone(),
             stream: new.exchange.request.endpoint.clone(),
-            connector: new.connector.clone(),
+            connector: new.context.connector.clone(),
             request: new.exchange.request.clone(),
             status: new.exchange.response.status,
             headers: new.exchange.response.headers.clone(),
@@ -101,6 +100,9 @@ impl Store {
             stored_bytes: compressed.len() as u64,
         };
         tables::put_json(&write, RAW_META, id, &meta)?;
+        if let Some(entry) = new.entry {
+            super::sync_state::mark_unprocessed(&write, id, entry)?;
+        }
         write.open_table(RAW_BODY).map_err(db_error)?.insert(id, compressed.as_slice()).map_err(db_error)?;
         write.commit().map_err(db_error)?;
         Ok(meta)

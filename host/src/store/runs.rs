@@ -37,6 +37,19 @@ pub struct RunCounts {
     pub dead_letters: u64,
 }
 
+impl RunCounts {
+    /// Add another run's (or another process's) numbers to these.
+    pub fn add(&mut self, other: &RunCounts) {
+        self.requests += other.requests;
+        self.retries += other.retries;
+        self.exchanges += other.exchanges;
+        self.records += other.records;
+        self.raw_bytes += other.raw_bytes;
+        self.stored_bytes += other.stored_bytes;
+        self.dead_letters += other.dead_letters;
+    }
+}
+
 /// One run of a pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -96,6 +109,13 @@ impl Store {
         tables::put_json(&write, RUNS, id.0, &run)?;
         write.commit().map_err(db_error)?;
         Ok(run)
+    }
+
+    /// The run `id`.
+    pub fn run(&self, id: RunId) -> Result<RunRecord, StoreError> {
+        let read = self.db().begin_read().map_err(db_error)?;
+        let table = read.open_table(RUNS).map_err(db_error)?;
+        tables::get_json(&table, RUNS, id.0)?.ok_or(StoreError::NotFound { what: "run", id: id.0 })
     }
 
     /// Every run, oldest first.

@@ -15,8 +15,21 @@ pub const RAW_BODY: TableDefinition<u64, &[u8]> = TableDefinition::new("raw_body
 /// Dead letter id -> JSON [`super::DeadLetter`].
 pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead_letters");
 
+/// Pipeline name -> JSON [`super::SyncState`] of its unfinished sync, if any.
+pub const SYNC_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("sync_state");
+/// (pipeline, frontier entry id) -> JSON [`super::FrontierEntry`]: requests still to process.
+pub const FRONTIER: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("frontier");
+/// Exchange id -> frontier entry id: exchanges stored but not yet processed.
+pub const UNPROCESSED: TableDefinition<u64, u64> = TableDefinition::new("unprocessed");
+/// (pipeline, stream) -> the stream's checkpoint, as the connector wrote it.
+pub const CHECKPOINTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("checkpoints");
+
 /// Create every table, so readers never meet a missing one.
 pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
+    write.open_table(SYNC_STATE).map_err(db_error)?;
+    write.open_table(FRONTIER).map_err(db_error)?;
+    write.open_table(UNPROCESSED).map_err(db_error)?;
+    write.open_table(CHECKPOINTS).map_err(db_error)?;
     write.open_table(RUNS).map_err(db_error)?;
     write.open_table(RAW_META).map_err(db_error)?;
     write.open_table(RAW_BODY).map_err(db_error)?;

@@ -4,6 +4,7 @@
 
 mod plan;
 mod report;
+mod resume;
 mod shared;
 mod stream;
 
@@ -13,13 +14,14 @@ use std::time::Instant;
 
 pub use report::{StreamStats, SyncReport};
 use shared::Shared;
+use stream::StreamResume;
 
 use crate::config::Pipeline;
 use crate::fetch::{FetchSettings, Fetcher, SecretError, Secrets};
 use crate::home::Home;
 use crate::runtime::{CallLimits, LoadError, LoadedConnector, Runtime};
 use crate::sink::{JsonlSink, SinkError};
-use crate::store::{RunOutcome, Store, StoreError};
+use crate::store::{RunContext, RunOutcome, Store, StoreError};
 
 /// A sync could not run (as opposed to single requests failing, which become dead letters).
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,8 @@ pub struct SyncSettings {
     pub limits: CallLimits,
     /// HTTP settings.
     pub fetch: FetchSettings,
+    /// Abandon an interrupted run and start over instead of resuming it.
+    pub restart: bool,
 }
 
 /// Progress callbacks, for a progress bar. Every method has a no-op default.
@@ -66,7 +70,8 @@ pub trait Observer: Send + Sync {
 pub struct Quiet;
 impl Observer for Quiet {}
 
-/// Run one sync of `pipeline`, storing under `home`.
+/// Run one sync of `pipeline`, storing under `home`. If the pipeline's last run was
+/// interrupted, it is resumed (or abandoned and started over with `settings.restart`).
 pub async fn run(
     pipeline: &Pipeline,
     home: &Home,
@@ -79,37 +84,43 @@ pub async fn run(
     let manifest = connector.manifest().clone();
     let streams = select_streams(pipeline, &connector)?;
     let secrets = Secrets::resolve(&pipeline.secrets)?;
-    let (plan, fetch_settings, warnings) = plan::fetch_plan(pipeline, &manifest, secrets, settings.fetch)?;
+    let (plan, fetch_settings, mut warnings) = plan::fetch_plan(pipeline, &manifest, secrets, settings.fetch)?;
     let max_retry_after = fetch_settings.max_retry_after;
     let fetcher = Fetcher::new(plan, fetch_settings);
     let store = Arc::new(Store::open(&home.database())?);
-    let run = store.begin_run(&pipeline.name, connector.identity(), &streams)?;
+    let mut sink = JsonlSink::open(&home.output(&pipeline.name))?;
+    let (run, prior) =
+        resume::prepare(&store, &mut sink, pipeline, &connector, &streams, settings.restart, &mut warnings)?;
+    let context = RunContext { run: run.id, pipeline: pipeline.name.clone(), connector: connector.identity().clone() };
     let shared = Arc::new(Shared {
         pipeline: pipeline.clone(),
         connector,
         fetcher,
         store: store.clone(),
-        sink: Mutex::new(JsonlSink::open(&home.output(&pipeline.name))?),
-        run: run.id,
+        sink: Arc::new(Mutex::new(sink)),
+        context,
         stats: Mutex::new(BTreeMap::new()),
-        warnings: Mutex::new(warnings),
         observer,
         max_retry_after,
     });
     let outcome = run_streams(&shared, &streams).await;
-    shared.sink.lock().expect("sink lock").flush()?;
     let stats = shared.stats.lock().expect("stats lock").clone();
-    let run_outcome = match &outcome {
-        Ok(()) => RunOutcome::Succeeded,
-        Err(e) => RunOutcome::Failed(e.to_string()),
+    let mut counts = report::run_counts(&stats);
+    counts.add(&prior);
+    let run = match &outcome {
+        Ok(()) => {
+            store.end_sync(&pipeline.name)?;
+            store.finish_run(run.id, RunOutcome::Succeeded, &counts)?
+        }
+        // The sync state stays: the next `apiary run` resumes where this one stopped.
+        Err(e) => store.finish_run(run.id, RunOutcome::Failed(e.to_string()), &counts)?,
     };
-    let run = store.finish_run(run.id, run_outcome, &report::run_counts(&stats))?;
     outcome?;
-    let warnings = shared.warnings.lock().expect("warnings lock").clone();
+    let sink = shared.sink.lock().expect("sink lock");
     Ok(SyncReport {
         run,
         streams: stats,
-        outputs: shared.sink.lock().expect("sink lock").written(),
+        outputs: streams.iter().map(|s| (s.clone(), sink.path_of(s))).collect(),
         database: store.path().to_path_buf(),
         elapsed: started.elapsed(),
         warnings,
@@ -118,9 +129,18 @@ pub async fn run(
 
 /// Run every stream concurrently; the first hard error (database, disk) stops the run.
 async fn run_streams(shared: &Arc<Shared>, streams: &[String]) -> Result<(), SyncError> {
+    let pipeline = &shared.context.pipeline;
+    let state = shared.store.sync_state(pipeline)?.unwrap_or_default();
+    let frontier = shared.store.frontier(pipeline)?;
+    let unprocessed = shared.store.unprocessed(pipeline)?;
     let mut tasks = tokio::task::JoinSet::new();
     for stream in streams {
-        tasks.spawn(stream::sync_stream(shared.clone(), stream.clone()));
+        let resume = StreamResume {
+            started: state.started_streams.contains(stream),
+            entries: frontier.iter().filter(|e| &e.stream == stream).cloned().collect(),
+            unprocessed: unprocessed.iter().filter(|(_, e)| &e.stream == stream).cloned().collect(),
+        };
+        tasks.spawn(stream::sync_stream(shared.clone(), stream.clone(), resume));
     }
     let mut first_error = None;
     while let Some(joined) = tasks.join_next().await {

@@ -1,4 +1,4 @@
-//! What every stream task of one run shares.
+//! What every stream task of one run shares, and the commit that ends processing a request.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use super::{Observer, StreamStats, SyncError};
 use crate::config::Pipeline;
 use crate::fetch::Fetcher;
-use crate::runtime::LoadedConnector;
+use crate::runtime::{LoadedConnector, Record};
 use crate::sink::JsonlSink;
-use crate::store::{NewDeadLetter, RunId, Store};
+use crate::store::{Completion, FrontierEntry, RunContext, Store};
 
 /// The state of one run, shared by its stream tasks.
 pub struct Shared {
@@ -16,10 +16,9 @@ pub struct Shared {
     pub connector: LoadedConnector,
     pub fetcher: Fetcher,
     pub store: Arc<Store>,
-    pub sink: Mutex<JsonlSink>,
-    pub run: RunId,
+    pub sink: Arc<Mutex<JsonlSink>>,
+    pub context: RunContext,
     pub stats: Mutex<BTreeMap<String, StreamStats>>,
-    pub warnings: Mutex<Vec<String>>,
     pub observer: Arc<dyn Observer>,
     /// The longest wait a server or connector may ask for before a request is given up.
     pub max_retry_after: std::time::Duration,
@@ -43,19 +42,38 @@ impl Shared {
         update(stats.entry(stream.to_string()).or_default());
     }
 
-    /// Add dead letters for this run, counted against `stream`.
-    pub async fn dead_letters(&self, stream: &str, letters: Vec<NewDeadLetter>) -> Result<(), SyncError> {
-        if letters.is_empty() {
-            return Ok(());
-        }
-        for letter in &letters {
+    /// Write `records` (already validated) and commit `done` with the output's new lengths, as
+    /// one step: the sink lock is held from the first write to the commit, so the committed
+    /// lengths never include another request's uncommitted records. Returns the new frontier
+    /// entries.
+    pub async fn commit(
+        &self,
+        stream: &str,
+        records: Vec<Record>,
+        mut done: Completion,
+    ) -> Result<Vec<FrontierEntry>, SyncError> {
+        for letter in &done.dead_letters {
             tracing::warn!(stream, stage = %letter.stage, error = %letter.error, "dead letter");
         }
-        let added = letters.len() as u64;
-        let store = self.store.clone();
-        let (run, pipeline, identity) = (self.run, self.pipeline.name.clone(), self.connector.identity().clone());
-        self.blocking(move || store.add_dead_letters(run, &pipeline, &identity, letters)).await??;
-        self.count(stream, |s| s.dead_letters += added);
-        Ok(())
+        let (written, dead) = (records.len() as u64, done.dead_letters.len() as u64);
+        let (sink, store, context) = (self.sink.clone(), self.store.clone(), self.context.clone());
+        let entries = self
+            .blocking(move || -> Result<Vec<FrontierEntry>, SyncError> {
+                let mut sink = sink.lock().expect("sink lock");
+                for record in &records {
+                    sink.write(&record.stream, &record.json)?;
+                }
+                if !records.is_empty() {
+                    sink.sync()?;
+                    done.offsets = Some(sink.lengths());
+                }
+                Ok(store.complete(&context, done)?)
+            })
+            .await??;
+        self.count(stream, |s| {
+            s.records += written;
+            s.dead_letters += dead;
+        });
+        Ok(entries)
     }
 }

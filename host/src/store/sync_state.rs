@@ -1,0 +1,217 @@
+//! What makes a sync resumable: the frontier of requests still to process, the exchanges stored
+//! but not yet processed, the committed length of every output file, and stream checkpoints.
+//!
+//! A request moves through two transactions. Fetched: its exchange is committed, marked
+//! unprocessed ([`Store::put_exchange`]). Processed: one transaction removes it from the frontier,
+//! adds its `next` requests, its dead letters, the stream's checkpoint and the new output offsets
+//! ([`Store::complete`]). A crash between the two leaves an exchange that resume parses from
+//! storage, never fetching it again; output past the committed offsets is cut off.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use redb::{ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::dead_letters::insert_dead_letters;
+use super::tables::{CHECKPOINTS, FRONTIER, META, SYNC_STATE, UNPROCESSED};
+use super::{ExchangeId, FrontierId, NewDeadLetter, RunContext, RunId, Store, StoreError, codec, db_error};
+use crate::runtime::Request;
+
+/// A request waiting to be processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrontierEntry {
+    /// Its id.
+    pub id: FrontierId,
+    /// The stream it belongs to.
+    pub stream: String,
+    /// The request.
+    pub request: Request,
+}
+
+/// The unfinished sync of a pipeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// The run doing it.
+    pub run: RunId,
+    /// Streams whose `start` requests are in the frontier.
+    pub started_streams: BTreeSet<String>,
+    /// Committed length of each output file, by stream.
+    pub offsets: BTreeMap<String, u64>,
+    /// Length of each output file when the run began (where `--restart` cuts back to).
+    pub start_offsets: BTreeMap<String, u64>,
+}
+
+/// Everything processing one frontier entry changes, committed at once.
+#[derive(Debug, Clone, Default)]
+pub struct Completion {
+    /// The entry processed.
+    pub entry: Option<FrontierId>,
+    /// Whether the entry leaves the frontier (false when it will be fetched again).
+    pub entry_done: bool,
+    /// The exchange that was processed, no longer unprocessed.
+    pub exchange: Option<ExchangeId>,
+    /// Follow-up requests, by stream.
+    pub next: Vec<(String, Request)>,
+    /// The stream's new checkpoint.
+    pub checkpoint: Option<(String, String)>,
+    /// The output files' lengths after this entry's records, when it wrote any.
+    pub offsets: Option<BTreeMap<String, u64>>,
+    /// Dead letters to add.
+    pub dead_letters: Vec<NewDeadLetter>,
+}
+
+impl Store {
+    /// The pipeline's unfinished sync, if a run was interrupted.
+    pub fn sync_state(&self, pipeline: &str) -> Result<Option<SyncState>, StoreError> {
+        let read = self.db().begin_read().map_err(db_error)?;
+        let table = read.open_table(SYNC_STATE).map_err(db_error)?;
+        match table.get(pipeline).map_err(db_error)? {
+            Some(v) => codec::from_json("sync_state", v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Record the beginning of a sync.
+    pub fn begin_sync(&self, pipeline: &str, state: &SyncState) -> Result<(), StoreError> {
+        let write = self.db().begin_write().map_err(db_error)?;
+        put_state(&write, pipeline, state)?;
+        write.commit().map_err(db_error)
+    }
+
+    /// Put a stream's first requests into the frontier and mark it started.
+    pub fn start_stream(
+        &self,
+        pipeline: &str,
+        stream: &str,
+        requests: Vec<Request>,
+    ) -> Result<Vec<FrontierEntry>, StoreError> {
+        let write = self.db().begin_write().map_err(db_error)?;
+        let mut state = get_state(&write, pipeline)?;
+        state.started_streams.insert(stream.to_string());
+        put_state(&write, pipeline, &state)?;
+        let entries = add_entries(&write, pipeline, requests.into_iter().map(|r| (stream.to_string(), r)).collect())?;
+        write.commit().map_err(db_error)?;
+        Ok(entries)
+    }
+
+    /// The pipeline's frontier, in order.
+    pub fn frontier(&self, pipeline: &str) -> Result<Vec<FrontierEntry>, StoreError> {
+        let read = self.db().begin_read().map_err(db_error)?;
+        let table = read.open_table(FRONTIER).map_err(db_error)?;
+        let mut entries = Vec::new();
+        for row in table.range((pipeline, 0)..=(pipeline, u64::MAX)).map_err(db_error)? {
+            let (_, v) = row.map_err(db_error)?;
+            entries.push(codec::from_json("frontier", v.value())?);
+        }
+        Ok(entries)
+    }
+
+    /// Exchanges of the pipeline stored but not processed, with the entry each answers.
+    pub fn unprocessed(&self, pipeline: &str) -> Result<Vec<(ExchangeId, FrontierEntry)>, StoreError> {
+        let read = self.db().begin_read().map_err(db_error)?;
+        let marks = read.open_table(UNPROCESSED).map_err(db_error)?;
+        let frontier = read.open_table(FRONTIER).map_err(db_error)?;
+        let mut found = Vec::new();
+        for row in marks.iter().map_err(db_error)? {
+            let (exchange, entry) = row.map_err(db_error)?;
+            if let Some(v) = frontier.get((pipeline, entry.value())).map_err(db_error)? {
+                found.push((ExchangeId(exchange.value()), codec::from_json("frontier", v.value())?));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Commit everything processing one entry changed; returns the new frontier entries.
+    pub fn complete(&self, context: &RunContext, done: Completion) -> Result<Vec<FrontierEntry>, StoreError> {
+        let pipeline = context.pipeline.as_str();
+        let write = self.db().begin_write().map_err(db_error)?;
+        if let (Some(entry), true) = (done.entry, done.entry_done) {
+            write.open_table(FRONTIER).map_err(db_error)?.remove((pipeline, entry.0)).map_err(db_error)?;
+        }
+        if let Some(exchange) = done.exchange {
+            write.open_table(UNPROCESSED).map_err(db_error)?.remove(exchange.0).map_err(db_error)?;
+        }
+        if let Some((stream, checkpoint)) = &done.checkpoint {
+            let mut table = write.open_table(CHECKPOINTS).map_err(db_error)?;
+            table.insert((pipeline, stream.as_str()), checkpoint.as_str()).map_err(db_error)?;
+        }
+        if let Some(offsets) = done.offsets {
+            let mut state = get_state(&write, pipeline)?;
+            state.offsets = offsets;
+            put_state(&write, pipeline, &state)?;
+        }
+        insert_dead_letters(&write, context, done.dead_letters)?;
+        let entries = add_entries(&write, pipeline, done.next)?;
+        write.commit().map_err(db_error)?;
+        Ok(entries)
+    }
+
+    /// The sync of `pipeline` is over (or abandoned): forget its state, frontier and
+    /// unprocessed marks. Returns the state it had.
+    pub fn end_sync(&self, pipeline: &str) -> Result<Option<SyncState>, StoreError> {
+        let state = self.sync_state(pipeline)?;
+        let leftovers: Vec<(ExchangeId, FrontierEntry)> = self.unprocessed(pipeline)?;
+        let write = self.db().begin_write().map_err(db_error)?;
+        {
+            let mut marks = write.open_table(UNPROCESSED).map_err(db_error)?;
+            for (exchange, _) in &leftovers {
+                marks.remove(exchange.0).map_err(db_error)?;
+            }
+            let mut frontier = write.open_table(FRONTIER).map_err(db_error)?;
+            frontier.retain_in((pipeline, 0)..=(pipeline, u64::MAX), |_, _| false).map_err(db_error)?;
+            write.open_table(SYNC_STATE).map_err(db_error)?.remove(pipeline).map_err(db_error)?;
+        }
+        write.commit().map_err(db_error)?;
+        Ok(state)
+    }
+
+    /// The last checkpoint the connector gave for `stream` of `pipeline`.
+    pub fn checkpoint(&self, pipeline: &str, stream: &str) -> Result<Option<String>, StoreError> {
+        let read = self.db().begin_read().map_err(db_error)?;
+        let table = read.open_table(CHECKPOINTS).map_err(db_error)?;
+        Ok(table.get((pipeline, stream)).map_err(db_error)?.map(|v| v.value().to_string()))
+    }
+}
+
+/// Mark an exchange as stored but not yet processed, answering frontier entry `entry`.
+pub(super) fn mark_unprocessed(write: &WriteTransaction, exchange: u64, entry: FrontierId) -> Result<(), StoreError> {
+    write.open_table(UNPROCESSED).map_err(db_error)?.insert(exchange, entry.0).map_err(db_error)?;
+    Ok(())
+}
+
+fn get_state(write: &WriteTransaction, pipeline: &str) -> Result<SyncState, StoreError> {
+    let table = write.open_table(SYNC_STATE).map_err(db_error)?;
+    let value = table.get(pipeline).map_err(db_error)?;
+    match value {
+        Some(v) => codec::from_json("sync_state", v.value()),
+        None => Ok(SyncState::default()),
+    }
+}
+
+fn put_state(write: &WriteTransaction, pipeline: &str, state: &SyncState) -> Result<(), StoreError> {
+    let mut table = write.open_table(SYNC_STATE).map_err(db_error)?;
+    table.insert(pipeline, codec::to_json(state).as_slice()).map_err(db_error)?;
+    Ok(())
+}
+
+fn add_entries(
+    write: &WriteTransaction,
+    pipeline: &str,
+    requests: Vec<(String, Request)>,
+) -> Result<Vec<FrontierEntry>, StoreError> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut meta = write.open_table(META).map_err(db_error)?;
+    let mut next = meta.get("next_frontier_id").map_err(db_error)?.map_or(1, |v| v.value());
+    let mut frontier = write.open_table(FRONTIER).map_err(db_error)?;
+    let mut entries = Vec::with_capacity(requests.len());
+    for (stream, request) in requests {
+        let entry = FrontierEntry { id: FrontierId(next), stream, request };
+        frontier.insert((pipeline, next), codec::to_json(&entry).as_slice()).map_err(db_error)?;
+        entries.push(entry);
+        next += 1;
+    }
+    meta.insert("next_frontier_id", next).map_err(db_error)?;
+    Ok(entries)
+}
