@@ -63,7 +63,7 @@ pub use __private::bindings::apiary::connector::types::{
 };
 pub use http::{link_next, link_relation, query_escape};
 pub use manifest::{DEFAULT_RETRY_STATUSES, manifest};
-pub use records::{json_array_records, json_field_records, key_of};
+pub use records::{json_array_records, json_field_records, key_of, reject_missing_keys};
 
 /// An API connector: what the API is, and how to read it.
 ///

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::{Exchange, ParseError, Record};
+use crate::{Exchange, ParseError, Record, Reject};
 
 /// Every element of the JSON array in the response body, as a record of `stream`, keyed by
 /// the `primary_key` fields. A body that is not a JSON array is [`ParseError::Malformed`].
@@ -33,6 +33,15 @@ pub fn json_field_records(
     let elements: Vec<&RawValue> = serde_json::from_str(array.get())
         .map_err(|e| ParseError::Malformed(format!("`{field}` is not a JSON array: {e}")))?;
     Ok(records_of(elements, stream, primary_key))
+}
+
+/// Split off the records that lack their primary key: they become [`Reject`]s (dead letters
+/// holding the record), never silently dropped nor written without a key.
+pub fn reject_missing_keys(records: Vec<Record>, primary_key: &[&str]) -> (Vec<Record>, Vec<Reject>) {
+    let (keyed, unkeyed): (Vec<Record>, Vec<Record>) = records.into_iter().partition(|r| r.key.is_some());
+    let reason = format!("record has no primary key ({})", primary_key.join(", "));
+    let rejects = unkeyed.into_iter().map(|r| Reject { reason: reason.clone(), payload: r.json }).collect();
+    (keyed, rejects)
 }
 
 /// Records passing each raw element through unchanged.
@@ -129,6 +138,15 @@ mod tests {
         );
         let missing = json_field_records(&exchange(r#"{"data":[]}"#), "items", "search", &["id"]);
         assert!(matches!(missing, Err(ParseError::Malformed(m)) if m.contains("no `items`")));
+    }
+
+    #[test]
+    fn records_without_their_key_are_rejected_with_their_payload() {
+        let records = json_array_records(&exchange(r#"[{"id":1},{"name":"x"}]"#), "items", &["id"]).unwrap();
+        let (kept, rejected) = reject_missing_keys(records, &["id"]);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(rejected[0].payload, r#"{"name":"x"}"#);
+        assert!(rejected[0].reason.contains("no primary key (id)"));
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Faults {
     pub slow_ms: u64,
     /// A 200 with a truncated JSON body.
     pub malformed: f64,
+    /// Fraction of generated records served without their `id` (on every hit).
+    pub missing_id: f64,
     /// Seed for choosing which requests fail.
     pub seed: u64,
 }
@@ -43,9 +45,7 @@ impl Faults {
         if hit != 1 {
             return None;
         }
-        let mut hasher = DefaultHasher::new();
-        (self.seed, key).hash(&mut hasher);
-        let u = (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64;
+        let u = unit(self.seed, key);
         let kinds = [
             (self.throttle, Fault::Throttle),
             (self.server_error, Fault::ServerError),
@@ -62,6 +62,20 @@ impl Faults {
         }
         None
     }
+}
+
+impl Faults {
+    /// Whether generated record `n` is served without its `id` (the same on every request).
+    pub fn drops_id(&self, n: u64) -> bool {
+        self.missing_id > 0.0 && unit(self.seed ^ 0x1d, &n.to_string()) < self.missing_id
+    }
+}
+
+/// A uniform number in [0, 1) from hashing `key` with `seed`.
+fn unit(seed: u64, key: &str) -> f64 {
+    let mut hasher = DefaultHasher::new();
+    (seed, key).hash(&mut hasher);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

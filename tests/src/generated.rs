@@ -2,8 +2,9 @@
 
 use std::fmt::Write;
 
-/// The body of page `page` (1-based) of `per_page` records; empty past the last page.
-pub fn page_body(page: u64, per_page: u64, pages: u64) -> String {
+/// The body of page `page` (1-based) of `per_page` records; empty past the last page. Records
+/// for which `drop_id(n)` holds are served without their `id`.
+pub fn page_body(page: u64, per_page: u64, pages: u64, drop_id: impl Fn(u64) -> bool) -> String {
     let mut body = String::with_capacity((per_page as usize) * 1200 + 2);
     body.push('[');
     if page >= 1 && page <= pages {
@@ -11,7 +12,13 @@ pub fn page_body(page: u64, per_page: u64, pages: u64) -> String {
             if i > 0 {
                 body.push(',');
             }
-            write_issue(&mut body, (page - 1) * per_page + i + 1);
+            let n = (page - 1) * per_page + i + 1;
+            let start = body.len();
+            write_issue(&mut body, n);
+            if drop_id(n) {
+                let id_field = format!(r#""id":{},"#, 1_000_000_000 + n);
+                body.replace_range(start.., &body[start..].replacen(&id_field, "", 1));
+            }
         }
     }
     body.push(']');
@@ -43,13 +50,15 @@ mod tests {
 
     #[test]
     fn pages_hold_valid_deterministic_records_of_about_a_kilobyte() {
-        let body = page_body(2, 10, 3);
-        assert_eq!(body, page_body(2, 10, 3));
+        let body = page_body(2, 10, 3, |_| false);
+        assert_eq!(body, page_body(2, 10, 3, |_| false));
         let records: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
         assert_eq!(records.len(), 10);
         assert_eq!(records[0]["number"], 11);
         let average = body.len() / 10;
         assert!((900..2000).contains(&average), "{average} bytes per record");
-        assert_eq!(page_body(4, 10, 3), "[]");
+        assert_eq!(page_body(4, 10, 3, |_| false), "[]");
+        let without: Vec<serde_json::Value> = serde_json::from_str(&page_body(1, 3, 3, |n| n == 2)).unwrap();
+        assert!(without[1].get("id").is_none() && without[0].get("id").is_some());
     }
 }

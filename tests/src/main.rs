@@ -39,6 +39,9 @@ struct Args {
     /// Fraction of requests answered 200 with a truncated body once.
     #[arg(long, default_value_t = 0.0)]
     fault_malformed: f64,
+    /// Fraction of generated records served without their `id`, always the same ones.
+    #[arg(long, default_value_t = 0.0)]
+    fault_missing_id: f64,
     /// Seed choosing which requests get faults.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -60,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         slow: args.fault_slow,
         slow_ms: args.slow_ms,
         malformed: args.fault_malformed,
+        missing_id: args.fault_missing_id,
         seed: args.seed,
     };
     serve(listener, MockConfig { fixtures: args.fixtures, pages: args.pages, faults, limits: args.limits }).await

@@ -203,7 +203,7 @@ fn generated_page(state: &AppState, kind: Generated, path: &str, query: &str) ->
     let per_page = number("per_page").unwrap_or(30).clamp(1, 1000);
     let page = number("page").unwrap_or(1);
     let pages = state.config.pages;
-    let issues = generated::page_body(page, per_page, pages);
+    let issues = generated::page_body(page, per_page, pages, |n| state.config.faults.drops_id(n));
     let body = match kind {
         Generated::Issues => issues,
         Generated::Search => {

@@ -65,8 +65,9 @@ impl Connector for GitHub {
             "search_issues" => apiary_sdk::json_field_records(exchange, "items", stream, &["id"])?,
             _ => apiary_sdk::json_array_records(exchange, stream, &["id"])?,
         };
+        let (records, rejects) = apiary_sdk::reject_missing_keys(records, &["id"]);
         let next = apiary_sdk::link_next(exchange).map(|url| github_request(stream, url)).into_iter().collect();
-        Ok(Page { records, next, ..Page::default() })
+        Ok(Page { records, rejects, next, checkpoint: None })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Human-readable output.
 
-use apiary_host::runtime::{Auth, ConnectorIdentity, Manifest};
+use apiary_host::runtime::{Auth, ConnectorIdentity, Manifest, Method};
 use apiary_host::store::{RunOutcome, RunRecord};
 use apiary_host::sync::SyncReport;
 
@@ -38,12 +38,23 @@ pub fn manifest(identity: &ConnectorIdentity, m: &Manifest) {
         println!(
             "    {:<12} {} {}  buckets: {}  key: {}{}",
             e.name,
-            format!("{:?}", e.method).to_uppercase(),
+            method_name(e.method),
             e.path,
             if e.buckets.is_empty() { "-".to_string() } else { e.buckets.join("+") },
             if e.primary_key.is_empty() { "-".to_string() } else { e.primary_key.join(",") },
             e.cursor_field.as_ref().map(|c| format!("  cursor: {c}")).unwrap_or_default()
         );
+    }
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
     }
 }
 
@@ -71,17 +82,18 @@ pub fn sync_report(report: &SyncReport) {
         run.connector.api_version
     );
     println!(
-        "  {:<14} {:>8} {:>8} {:>6} {:>9} {:>9} {:>12}",
-        "stream", "requests", "retries", "429s", "waited", "records", "dead letters"
+        "  {:<14} {:>8} {:>8} {:>6} {:>11} {:>11} {:>9} {:>12}",
+        "stream", "requests", "retries", "429s", "retry wait", "limit wait", "records", "dead letters"
     );
     for (stream, s) in &report.streams {
         println!(
-            "  {:<14} {:>8} {:>8} {:>6} {:>8.1}s {:>9} {:>12}",
+            "  {:<14} {:>8} {:>8} {:>6} {:>10.1}s {:>10.1}s {:>9} {:>12}",
             stream,
             s.requests,
             s.retries,
             s.throttled,
             s.waited_ms as f64 / 1000.0,
+            s.rate_waited_ms as f64 / 1000.0,
             s.records,
             s.dead_letters
         );

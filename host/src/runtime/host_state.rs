@@ -37,9 +37,16 @@ impl HostState {
         }
     }
 
-    /// What the guest wrote to stdout/stderr during this call (a panic message, say).
+    /// What the guest wrote to stdout/stderr during this call (a panic message, say), on one
+    /// line, without Rust's hint about backtraces.
     pub fn guest_output(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents()).trim().to_string()
+        let text = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        lines.join(" ")
     }
 }
 

@@ -113,7 +113,8 @@ fn classify(error: wasmtime::Error, limits: &CallLimits, state: &HostState) -> C
     } else if chain.contains("forcing trap when growing memory") {
         CallError::Memory { limit_mib: limits.memory_bytes >> 20 }
     } else {
-        CallError::Trap { reason: first_line(&error), output: state.guest_output() }
+        let reason = error.downcast_ref::<Trap>().map_or_else(|| first_line(&error), |trap| trap.to_string());
+        CallError::Trap { reason, output: state.guest_output() }
     }
 }
 

@@ -53,7 +53,7 @@ impl Shared {
         mut done: Completion,
     ) -> Result<Vec<FrontierEntry>, SyncError> {
         for letter in &done.dead_letters {
-            tracing::warn!(stream, stage = %letter.stage, error = %letter.error, "dead letter");
+            tracing::info!(stream, stage = %letter.stage, error = %letter.error, "dead letter");
         }
         let (written, dead) = (records.len() as u64, done.dead_letters.len() as u64);
         let (sink, store, context) = (self.sink.clone(), self.store.clone(), self.context.clone());

@@ -1,0 +1,93 @@
+//! A rogue gallery in one connector: every stream reads the mock API's generated issues, and each
+//! misbehaves in its own way on its second page (or everywhere). The `good` stream behaves, so a
+//! test can check that a well-behaved stream in the same run still completes.
+
+use apiary_sdk::{Connector, Endpoint, Exchange, Manifest, Page, ParseError, Record, Request, SyncContext};
+
+/// The rogue connector.
+pub struct Rogue;
+
+/// Every stream, each named for how it misbehaves.
+const STREAMS: &[&str] = &[
+    "good",
+    "panic_page_2",
+    "loop_forever",
+    "allocate",
+    "flood",
+    "undeclared_host",
+    "read_file",
+    "read_env",
+    "bad_utf8",
+    "bad_json",
+];
+
+impl Connector for Rogue {
+    fn manifest() -> Manifest {
+        let mut manifest = apiary_sdk::manifest("rogue", "0.1.0", "v1", "https://api.example.com");
+        manifest.endpoints = STREAMS
+            .iter()
+            .map(|s| Endpoint::get(s, "/repos/apiary-mock/generated/issues").primary_key(&["number"]))
+            .collect();
+        manifest
+    }
+
+    fn start(endpoint: &str, ctx: &SyncContext) -> Result<Vec<Request>, String> {
+        let per_page = ctx.config("per_page").unwrap_or("10");
+        Ok(vec![Request::get(endpoint, format!("/repos/apiary-mock/generated/issues?per_page={per_page}"))])
+    }
+
+    fn parse(exchange: &Exchange) -> Result<Page, ParseError> {
+        let stream = exchange.stream();
+        let second_page = exchange.request.url.contains("page=2");
+        let mut page = Page {
+            records: apiary_sdk::json_array_records(exchange, stream, &["number"])?,
+            next: apiary_sdk::link_next(exchange).map(|url| Request::get(stream, url)).into_iter().collect(),
+            ..Page::default()
+        };
+        if second_page {
+            misbehave(stream, &mut page)?;
+        }
+        Ok(page)
+    }
+}
+
+/// The misbehaviour of `stream`.
+fn misbehave(stream: &str, page: &mut Page) -> Result<(), ParseError> {
+    match stream {
+        "panic_page_2" => panic!("rogue connector: page 2 is cursed"),
+        "loop_forever" => {
+            let mut n = 0u64;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        "allocate" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        "flood" => {
+            page.records =
+                (0..10_000_000).map(|i| Record { stream: stream.into(), key: None, json: format!("{i}") }).collect();
+        }
+        "undeclared_host" => page.next = vec![Request::get(stream, "https://evil.example.com/exfiltrate")],
+        "read_file" => {
+            let read = std::fs::read_to_string("/etc/passwd");
+            return Err(ParseError::Fatal(format!("tried to read /etc/passwd: {:?}", read.map(|t| t.len()))));
+        }
+        "read_env" => {
+            let home = std::env::var("HOME");
+            let all = std::env::vars().count();
+            return Err(ParseError::Fatal(format!("tried to read HOME: {home:?}, saw {all} variables")));
+        }
+        // SAFETY: deliberately not UTF-8; the host must refuse it, not trust it.
+        "bad_utf8" => page.records[0].json = unsafe { String::from_utf8_unchecked(vec![b'"', 0xff, 0xfe, b'"']) },
+        "bad_json" => page.records[0].json = "{\"number\": 11, \"title\": ".to_string(),
+        _ => {}
+    }
+    Ok(())
+}
+
+apiary_sdk::export_connector!(Rogue);
