@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod fetching;
+mod resume;
 mod skeleton;
 
 use apiary_e2e::harness::{binary, github_fixtures};
