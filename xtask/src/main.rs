@@ -64,7 +64,24 @@ fn build_connectors() -> Result<()> {
     for package in WASM_PACKAGES {
         args.extend(["-p", package]);
     }
-    cargo(&args)
+    cargo(&args)?;
+    build_versioned_releases()
+}
+
+/// The versioned test connector in both releases, side by side: `versioned_v1.wasm` (buggy)
+/// and `versioned_v2.wasm` (fixed).
+fn build_versioned_releases() -> Result<()> {
+    let dir = Path::new("target/wasm32-wasip2/release");
+    for (release, features) in [("v1", None), ("v2", Some("v2"))] {
+        let mut args = vec!["build", "--release", "--target", "wasm32-wasip2", "-p", "versioned-connector"];
+        if let Some(f) = features {
+            args.extend(["--features", f]);
+        }
+        cargo(&args)?;
+        std::fs::copy(dir.join("versioned_connector.wasm"), dir.join(format!("versioned_{release}.wasm")))
+            .with_context(|| format!("copying the {release} build"))?;
+    }
+    Ok(())
 }
 
 /// Always the whole workspace: a narrower selection unifies features differently and would

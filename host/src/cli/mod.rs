@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one function per command. Each command calls the
 //! library and prints; nothing here decides anything about syncing.
 
+mod dlq;
 mod print;
 mod progress;
 
@@ -53,6 +54,9 @@ enum Command {
     },
     /// List past runs.
     Runs,
+    /// The dead-letter queue: everything that could not succeed.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
 }
 
 /// Run the command the arguments name.
@@ -65,6 +69,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Inspect { connector } => inspect(&connector, args.json),
         Command::Runs => runs(&home, args.json),
+        Command::Dlq(command) => dlq::dlq(&home, command, args.json).await,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Human-readable output.
 
 use apiary_host::runtime::{Auth, ConnectorIdentity, Manifest, Method};
-use apiary_host::store::{RunOutcome, RunRecord};
+use apiary_host::store::{DeadLetter, RunOutcome, RunRecord};
 use apiary_host::sync::SyncReport;
 
 /// Print a connector's manifest.
@@ -118,6 +118,77 @@ pub fn sync_report(report: &SyncReport) {
     if added > 0 {
         println!("warning: {added} dead letter(s) added; see `apiary dlq list`");
     }
+}
+
+/// Print dead letters as a table.
+pub fn dead_letters(letters: &[DeadLetter]) {
+    if letters.is_empty() {
+        println!("no dead letters");
+        return;
+    }
+    println!(
+        "{:>5}  {:<16} {:<14} {:<7} {:>4} {:>5}  {:<11} {}",
+        "id", "pipeline", "stream", "stage", "run", "tries", "state", "error"
+    );
+    for l in letters {
+        let state = l.resolved_by.map_or("open".to_string(), |run| format!("fixed by {run}"));
+        println!(
+            "{:>5}  {:<16} {:<14} {:<7} {:>4} {:>5}  {:<11} {}",
+            l.id.0,
+            l.pipeline,
+            l.stream,
+            l.stage.to_string(),
+            l.run.0,
+            l.attempts,
+            state,
+            truncate(&l.error, 90)
+        );
+    }
+}
+
+/// Print one dead letter in full.
+pub fn dead_letter(l: &DeadLetter) {
+    println!(
+        "dead letter {} ({}, stage {})",
+        l.id,
+        l.resolved_by.map_or("open".to_string(), |r| format!("resolved by run {r}")),
+        l.stage
+    );
+    println!("  pipeline   {}  stream {}  run {}", l.pipeline, l.stream, l.run);
+    println!("  error      {}", l.error);
+    println!("  attempts   {}", l.attempts);
+    println!("  seen       first {} ms, last {} ms (since the epoch)", l.first_seen_ms, l.last_seen_ms);
+    println!(
+        "  connector  {} {} (API {}, {})",
+        l.connector.name, l.connector.version, l.connector.api_version, l.connector.digest
+    );
+    if let Some(r) = &l.request {
+        println!("  request    {} {}", method_name(r.method), r.url);
+    }
+    if let Some(x) = l.exchange {
+        println!("  raw        exchange {x} (apiary raw show {x})");
+    }
+    if let Some(p) = &l.payload {
+        println!("  payload    {p}");
+    }
+}
+
+/// Print what a replay did.
+pub fn replay_report(r: &apiary_host::sync::ReplayReport) {
+    sync_report(&r.sync);
+    println!(
+        "replayed {} dead letter(s): {} resolved, {} still open",
+        r.replayed,
+        r.resolved.len(),
+        r.unresolved.len()
+    );
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    format!("{}...", text.chars().take(max).collect::<String>())
 }
 
 /// Print the run history.

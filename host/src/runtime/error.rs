@@ -38,6 +38,6 @@ pub enum CallError {
     #[error("connector exceeded its memory limit of {limit_mib} MiB")]
     Memory { limit_mib: usize },
     /// The guest trapped or panicked; `output` is what it wrote to stderr (a panic message).
-    #[error("connector crashed: {reason}{}", if output.is_empty() { String::new() } else { format!(" ({output})") })]
+    #[error("connector crashed: {}", if output.is_empty() { reason.clone() } else { format!("{output} ({reason})") })]
     Trap { reason: String, output: String },
 }

@@ -46,7 +46,17 @@ impl HostState {
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
             .collect();
-        lines.join(" ")
+        tidy_panic(&lines.join(" "))
+    }
+}
+
+/// Rust's panic line, `thread '<unnamed>' (1) panicked at src/lib.rs:5:9: message`, as
+/// `panicked: message (at src/lib.rs:5:9)`, so the message comes first in a narrow table.
+fn tidy_panic(text: &str) -> String {
+    let Some((_, after)) = text.split_once(" panicked at ") else { return text.to_string() };
+    match after.split_once(": ") {
+        Some((location, message)) => format!("panicked: {message} (at {location})"),
+        None => text.to_string(),
     }
 }
 
@@ -68,5 +78,15 @@ impl ConnectorImports for HostState {
             Level::Warn => tracing::warn!(connector, "{message}"),
             Level::Error => tracing::error!(connector, "{message}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn panic_messages_come_first() {
+        let raw = "thread '<unnamed>' (1) panicked at src/lib.rs:57:27: page 2 is cursed";
+        assert_eq!(super::tidy_panic(raw), "panicked: page 2 is cursed (at src/lib.rs:57:27)");
+        assert_eq!(super::tidy_panic("plain output"), "plain output");
     }
 }

@@ -33,6 +33,20 @@ impl std::fmt::Display for Stage {
     }
 }
 
+impl std::str::FromStr for Stage {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Stage, String> {
+        match s {
+            "fetch" => Ok(Stage::Fetch),
+            "parse" => Ok(Stage::Parse),
+            "record" => Ok(Stage::Record),
+            "policy" => Ok(Stage::Policy),
+            other => Err(format!("unknown stage {other:?}: use fetch, parse, record or policy")),
+        }
+    }
+}
+
 /// A dead letter about to be added.
 #[derive(Debug, Clone)]
 pub struct NewDeadLetter {

@@ -121,6 +121,25 @@ impl Store {
         Ok(found)
     }
 
+    /// Put requests into the frontier, each with the stored exchange it already has, if any
+    /// (to be parsed from storage, not fetched): how `dlq replay` starts.
+    pub fn seed(
+        &self,
+        pipeline: &str,
+        seeds: Vec<(String, Request, Option<ExchangeId>)>,
+    ) -> Result<Vec<FrontierEntry>, StoreError> {
+        let write = self.db().begin_write().map_err(db_error)?;
+        let exchanges: Vec<Option<ExchangeId>> = seeds.iter().map(|(_, _, e)| *e).collect();
+        let entries = add_entries(&write, pipeline, seeds.into_iter().map(|(s, r, _)| (s, r)).collect())?;
+        for (entry, exchange) in entries.iter().zip(exchanges) {
+            if let Some(exchange) = exchange {
+                mark_unprocessed(&write, exchange.0, entry.id)?;
+            }
+        }
+        write.commit().map_err(db_error)?;
+        Ok(entries)
+    }
+
     /// Commit everything processing one entry changed; returns the new frontier entries.
     pub fn complete(&self, context: &RunContext, done: Completion) -> Result<Vec<FrontierEntry>, StoreError> {
         let pipeline = context.pipeline.as_str();

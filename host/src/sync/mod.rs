@@ -3,25 +3,28 @@
 //! sink, rejects and failures to the dead-letter queue, `next` requests back into the frontier.
 
 mod plan;
+mod replay;
 mod report;
 mod resume;
+mod session;
 mod shared;
 mod stream;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
+pub use replay::{ReplayFilter, ReplayReport, replay};
 pub use report::{StreamStats, SyncReport};
+use session::Session;
 use shared::Shared;
 use stream::StreamResume;
 
 use crate::config::Pipeline;
-use crate::fetch::{FetchSettings, Fetcher, SecretError, Secrets};
+use crate::fetch::{FetchSettings, SecretError};
 use crate::home::Home;
-use crate::runtime::{CallLimits, LoadError, LoadedConnector, Runtime};
-use crate::sink::{JsonlSink, SinkError};
-use crate::store::{RunContext, RunOutcome, Store, StoreError};
+use crate::runtime::{CallLimits, LoadError, Runtime};
+use crate::sink::SinkError;
+use crate::store::{RunCounts, RunOutcome, StoreError};
 
 /// A sync could not run (as opposed to single requests failing, which become dead letters).
 #[derive(Debug, thiserror::Error)]
@@ -80,40 +83,37 @@ pub async fn run(
     observer: Arc<dyn Observer>,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let connector = load_connector(runtime, pipeline, settings.limits.clone()).await?;
-    let manifest = connector.manifest().clone();
-    let streams = select_streams(pipeline, &connector)?;
-    let secrets = Secrets::resolve(&pipeline.secrets)?;
-    let (plan, fetch_settings, mut warnings) = plan::fetch_plan(pipeline, &manifest, secrets, settings.fetch)?;
-    let max_retry_after = fetch_settings.max_retry_after;
-    let fetcher = Fetcher::new(plan, fetch_settings);
-    let store = Arc::new(Store::open(&home.database())?);
-    let mut sink = JsonlSink::open(&home.output(&pipeline.name))?;
+    let restart = settings.restart;
+    let mut session = Session::open(pipeline, home, runtime, settings).await?;
+    let (store, connector, streams) = (&session.store, &session.connector, &session.streams);
     let (run, prior) =
-        resume::prepare(&store, &mut sink, pipeline, &connector, &streams, settings.restart, &mut warnings)?;
-    let context = RunContext { run: run.id, pipeline: pipeline.name.clone(), connector: connector.identity().clone() };
-    let shared = Arc::new(Shared {
-        pipeline: pipeline.clone(),
-        connector,
-        fetcher,
-        store: store.clone(),
-        sink: Arc::new(Mutex::new(sink)),
-        context,
-        stats: Mutex::new(BTreeMap::new()),
-        observer,
-        max_retry_after,
-    });
+        resume::prepare(store, &mut session.sink, pipeline, connector, streams, restart, &mut session.warnings)?;
+    let (shared, streams, warnings) = session.into_shared(pipeline, run.id, observer);
     let outcome = run_streams(&shared, &streams).await;
+    conclude(&shared, &streams, prior, outcome, started, warnings)
+}
+
+/// End a run: forget its sync state when it finished (keep it for resuming when it did not),
+/// record its outcome and counts, and report.
+fn conclude(
+    shared: &Shared,
+    streams: &[String],
+    prior: RunCounts,
+    outcome: Result<(), SyncError>,
+    started: Instant,
+    warnings: Vec<String>,
+) -> Result<SyncReport, SyncError> {
+    let (store, pipeline, run) = (&shared.store, &shared.context.pipeline, shared.context.run);
     let stats = shared.stats.lock().expect("stats lock").clone();
     let mut counts = report::run_counts(&stats);
     counts.add(&prior);
     let run = match &outcome {
         Ok(()) => {
-            store.end_sync(&pipeline.name)?;
-            store.finish_run(run.id, RunOutcome::Succeeded, &counts)?
+            store.end_sync(pipeline)?;
+            store.finish_run(run, RunOutcome::Succeeded, &counts)?
         }
         // The sync state stays: the next `apiary run` resumes where this one stopped.
-        Err(e) => store.finish_run(run.id, RunOutcome::Failed(e.to_string()), &counts)?,
+        Err(e) => store.finish_run(run, RunOutcome::Failed(e.to_string()), &counts)?,
     };
     outcome?;
     let sink = shared.sink.lock().expect("sink lock");
@@ -151,35 +151,4 @@ async fn run_streams(shared: &Arc<Shared>, streams: &[String]) -> Result<(), Syn
         }
     }
     first_error.map_or(Ok(()), Err)
-}
-
-async fn load_connector(
-    runtime: &Runtime,
-    pipeline: &Pipeline,
-    limits: CallLimits,
-) -> Result<LoadedConnector, SyncError> {
-    let runtime = runtime.clone();
-    let path = pipeline.connector.clone();
-    let loaded = tokio::task::spawn_blocking(move || LoadedConnector::load(&runtime, &path, limits))
-        .await
-        .map_err(|e| SyncError::Internal(e.to_string()))?;
-    Ok(loaded?)
-}
-
-/// The pipeline's streams, checked against the manifest; every endpoint when it names none.
-fn select_streams(pipeline: &Pipeline, connector: &LoadedConnector) -> Result<Vec<String>, SyncError> {
-    let endpoints: Vec<String> = connector.manifest().endpoints.iter().map(|e| e.name.clone()).collect();
-    let Some(wanted) = &pipeline.streams else {
-        return Ok(endpoints);
-    };
-    for stream in wanted {
-        if !endpoints.contains(stream) {
-            return Err(SyncError::UnknownStream {
-                stream: stream.clone(),
-                connector: connector.manifest().name.clone(),
-                available: endpoints.join(", "),
-            });
-        }
-    }
-    Ok(wanted.clone())
 }

@@ -1,6 +1,6 @@
 //! What every stream task of one run shares, and the commit that ends processing a request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::{Observer, StreamStats, SyncError};
@@ -8,7 +8,7 @@ use crate::config::Pipeline;
 use crate::fetch::Fetcher;
 use crate::runtime::{LoadedConnector, Record};
 use crate::sink::JsonlSink;
-use crate::store::{Completion, FrontierEntry, RunContext, Store};
+use crate::store::{Completion, FrontierEntry, FrontierId, RunContext, Stage, Store};
 
 /// The state of one run, shared by its stream tasks.
 pub struct Shared {
@@ -22,6 +22,17 @@ pub struct Shared {
     pub observer: Arc<dyn Observer>,
     /// The longest wait a server or connector may ask for before a request is given up.
     pub max_retry_after: std::time::Duration,
+    /// What did not succeed, so `dlq replay` can tell which letters it resolved.
+    pub failures: Mutex<Failures>,
+}
+
+/// Frontier entries and stream starts that ended in a dead letter (record rejects aside).
+#[derive(Debug, Default)]
+pub struct Failures {
+    /// Entries whose processing added a fetch, parse or policy letter.
+    pub entries: HashSet<FrontierId>,
+    /// Streams whose `start` failed.
+    pub starts: HashSet<String>,
 }
 
 impl Shared {
@@ -54,6 +65,13 @@ impl Shared {
     ) -> Result<Vec<FrontierEntry>, SyncError> {
         for letter in &done.dead_letters {
             tracing::info!(stream, stage = %letter.stage, error = %letter.error, "dead letter");
+        }
+        if done.dead_letters.iter().any(|l| l.stage != Stage::Record) {
+            let mut failures = self.failures.lock().expect("failures lock");
+            match done.entry {
+                Some(entry) => failures.entries.insert(entry),
+                None => failures.starts.insert(stream.to_string()),
+            };
         }
         let (written, dead) = (records.len() as u64, done.dead_letters.len() as u64);
         let (sink, store, context) = (self.sink.clone(), self.store.clone(), self.context.clone());

@@ -2,6 +2,7 @@
 //! real server process on loopback, a real redb file. One test binary, so one link.
 
 mod bad_input;
+mod dlq;
 mod fetching;
 mod resume;
 mod skeleton;
