@@ -141,3 +141,33 @@ pub struct RunContext {
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_a_newer_apiary_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("apiary.redb");
+        {
+            let store = Store::open(&path).unwrap();
+            let write = store.db().begin_write().unwrap();
+            write.open_table(META).unwrap().insert("format", FORMAT_VERSION + 1).unwrap();
+            write.commit().unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path).err().expect("refused");
+        assert!(matches!(err, StoreError::NewerFormat { found, .. } if found == FORMAT_VERSION + 1));
+        assert!(err.to_string().contains("upgrade apiary"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "nothing written");
+    }
+
+    #[test]
+    fn a_new_database_is_created_with_the_current_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/apiary.redb");
+        Store::open(&path).unwrap();
+        assert!(Store::open(&path).is_ok(), "reopening the same format works");
+    }
+}
