@@ -17,6 +17,8 @@
 pub mod config;
 pub mod fetch;
 pub mod home;
+pub mod impact;
+pub mod reparse;
 pub mod runtime;
 pub mod sink;
 pub mod store;

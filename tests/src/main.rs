@@ -48,6 +48,9 @@ struct Args {
     /// Enforce a rate limit: PATH_PART=REQUESTS/PER_MS/BURST (repeatable).
     #[arg(long = "limit")]
     limits: Vec<EndpointLimit>,
+    /// Send Deprecation, Sunset and Link rel="deprecation" on paths containing this (repeatable).
+    #[arg(long = "deprecate")]
+    deprecated: Vec<String>,
 }
 
 #[tokio::main]
@@ -66,5 +69,15 @@ async fn main() -> anyhow::Result<()> {
         missing_id: args.fault_missing_id,
         seed: args.seed,
     };
-    serve(listener, MockConfig { fixtures: args.fixtures, pages: args.pages, faults, limits: args.limits }).await
+    serve(
+        listener,
+        MockConfig {
+            fixtures: args.fixtures,
+            pages: args.pages,
+            faults,
+            limits: args.limits,
+            deprecated: args.deprecated,
+        },
+    )
+    .await
 }

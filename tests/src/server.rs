@@ -27,11 +27,14 @@ pub struct MockConfig {
     pub faults: Faults,
     /// Rate limits to enforce (a request over one is answered 429 and counted).
     pub limits: Vec<EndpointLimit>,
+    /// Responses to paths containing one of these carry `Deprecation`, `Sunset` and a
+    /// `Link rel="deprecation"`.
+    pub deprecated: Vec<String>,
 }
 
 impl Default for MockConfig {
     fn default() -> Self {
-        MockConfig { fixtures: None, pages: 20, faults: Faults::default(), limits: Vec::new() }
+        MockConfig { fixtures: None, pages: 20, faults: Faults::default(), limits: Vec::new(), deprecated: Vec::new() }
     }
 }
 
@@ -100,7 +103,10 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> R
         Some(Fault::Slow) => tokio::time::sleep(std::time::Duration::from_millis(state.config.faults.slow_ms)).await,
         _ => {}
     }
-    let response = respond(&state, &method, &path, &path_and_query, &query);
+    let mut response = respond(&state, &method, &path, &path_and_query, &query);
+    if state.config.deprecated.iter().any(|part| path.contains(part.as_str())) {
+        announce_deprecation(&mut response);
+    }
     match fault {
         Some(Fault::Reset) => reset_midway(response),
         Some(Fault::Malformed) => truncate(response),
@@ -164,6 +170,14 @@ fn throttled(retry_after_s: u64) -> Response {
         json_response(StatusCode::TOO_MANY_REQUESTS, br#"{"message":"API rate limit exceeded"}"#.to_vec());
     response.headers_mut().insert("retry-after", HeaderValue::from(retry_after_s));
     response
+}
+
+/// The headers of an API version on its way out: deprecated 2026-01-01, gone 2026-07-01.
+fn announce_deprecation(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert("deprecation", HeaderValue::from_static("@1767225600"));
+    headers.insert("sunset", HeaderValue::from_static("Wed, 01 Jul 2026 00:00:00 GMT"));
+    headers.append("link", HeaderValue::from_static("<https://docs.example.com/deprecations/v1>; rel=\"deprecation\""));
 }
 
 /// Send the head and part of the body, then drop the connection.

@@ -4,6 +4,8 @@
 mod dlq;
 mod print;
 mod progress;
+mod time_arg;
+mod versions;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +59,22 @@ enum Command {
     /// The dead-letter queue: everything that could not succeed.
     #[command(subcommand)]
     Dlq(dlq::DlqCommand),
+    /// Re-parse stored raw exchanges with a (possibly newer) connector: zero API calls.
+    Reparse(versions::ReparseArgs),
+    /// Stored raw exchanges.
+    #[command(subcommand)]
+    Raw(versions::RawCommand),
+    /// Which pipelines, exchanges and dead letters use an API version.
+    Impact {
+        /// The upstream API version, e.g. 2022-11-28.
+        #[arg(long)]
+        api_version: String,
+        /// Only this connector.
+        #[arg(long)]
+        connector: Option<String>,
+    },
+    /// Deprecation and Sunset notices the APIs have sent.
+    Deprecations,
 }
 
 /// Run the command the arguments name.
@@ -70,6 +88,12 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Inspect { connector } => inspect(&connector, args.json),
         Command::Runs => runs(&home, args.json),
         Command::Dlq(command) => dlq::dlq(&home, command, args.json).await,
+        Command::Reparse(reparse) => versions::reparse(&home, reparse, args.json),
+        Command::Raw(command) => versions::raw(&home, command, args.json),
+        Command::Impact { api_version, connector } => {
+            versions::impact(&home, &api_version, connector.as_deref(), args.json)
+        }
+        Command::Deprecations => versions::deprecations(&home, args.json),
     }
 }
 

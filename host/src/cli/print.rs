@@ -47,7 +47,7 @@ pub fn manifest(identity: &ConnectorIdentity, m: &Manifest) {
     }
 }
 
-fn method_name(method: Method) -> &'static str {
+pub fn method_name(method: Method) -> &'static str {
     match method {
         Method::Get => "GET",
         Method::Head => "HEAD",
@@ -113,6 +113,14 @@ pub fn sync_report(report: &SyncReport) {
     }
     for warning in &report.warnings {
         println!("warning: {warning}");
+    }
+    for (endpoint, notice) in &report.deprecations {
+        println!(
+            "warning: {} API {} deprecates endpoint `{endpoint}`: {} (see `apiary deprecations`)",
+            run.connector.name,
+            run.connector.api_version,
+            notice.describe()
+        );
     }
     let added: u64 = report.streams.values().map(|s| s.dead_letters).sum();
     if added > 0 {
@@ -194,13 +202,14 @@ fn truncate(text: &str, max: usize) -> String {
 /// Print the run history.
 pub fn runs(runs: &[RunRecord]) {
     println!(
-        "{:>5}  {:<20} {:<22} {:<12} {:>8} {:>8} {:>6}  {}",
-        "run", "pipeline", "connector", "api", "requests", "records", "dead", "outcome"
+        "{:>5}  {:<8} {:<20} {:<22} {:<12} {:>8} {:>8} {:>6}  {}",
+        "run", "kind", "pipeline", "connector", "api", "requests", "records", "dead", "outcome"
     );
     for r in runs {
         println!(
-            "{:>5}  {:<20} {:<22} {:<12} {:>8} {:>8} {:>6}  {}",
+            "{:>5}  {:<8} {:<20} {:<22} {:<12} {:>8} {:>8} {:>6}  {}",
             r.id.0,
+            r.kind.to_string(),
             r.pipeline,
             format!("{} {}", r.connector.name, r.connector.version),
             r.connector.api_version,
@@ -212,7 +221,7 @@ pub fn runs(runs: &[RunRecord]) {
     }
 }
 
-fn outcome(o: &RunOutcome) -> String {
+pub fn outcome(o: &RunOutcome) -> String {
     match o {
         RunOutcome::Running => "running or interrupted".into(),
         RunOutcome::Succeeded => "succeeded".into(),

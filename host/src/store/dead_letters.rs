@@ -99,6 +99,20 @@ pub struct DeadLetter {
     pub resolved_by: Option<RunId>,
 }
 
+impl DeadLetter {
+    /// Whether `candidate` (a record's JSON) is the record this letter kept: the same text, or
+    /// the same values of the primary-key fields.
+    pub fn matches_record(&self, candidate: &str, key_fields: &[String]) -> bool {
+        let Some(payload) = self.payload.as_deref() else { return false };
+        if payload == candidate {
+            return true;
+        }
+        let parse = serde_json::from_str::<serde_json::Value>;
+        let (Ok(a), Ok(b)) = (parse(payload), parse(candidate)) else { return false };
+        !key_fields.is_empty() && key_fields.iter().all(|f| a.get(f).is_some() && a.get(f) == b.get(f))
+    }
+}
+
 /// Add dead letters for a run inside an open write transaction.
 pub(super) fn insert_dead_letters(
     write: &WriteTransaction,

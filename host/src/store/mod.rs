@@ -6,6 +6,7 @@
 
 mod codec;
 mod dead_letters;
+mod deprecations;
 mod ids;
 mod raw;
 mod runs;
@@ -17,9 +18,10 @@ use std::path::{Path, PathBuf};
 use redb::Database;
 
 pub use dead_letters::{DeadLetter, NewDeadLetter, Stage};
+pub use deprecations::Deprecation;
 pub use ids::{DeadLetterId, ExchangeId, FrontierId, RunId};
 pub use raw::{NewExchange, RawExchange, RawMeta};
-pub use runs::{RunCounts, RunOutcome, RunRecord};
+pub use runs::{RunCounts, RunKind, RunOutcome, RunRecord};
 pub use sync_state::{Completion, FrontierEntry, SyncState};
 use tables::META;
 

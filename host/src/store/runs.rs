@@ -18,6 +18,29 @@ pub enum RunOutcome {
     Failed(String),
 }
 
+/// What kind of work a run was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// `apiary run`: fetching from the API.
+    #[default]
+    Sync,
+    /// `apiary dlq replay`.
+    Replay,
+    /// `apiary reparse`: stored exchanges through a connector, no API calls.
+    Reparse,
+}
+
+impl std::fmt::Display for RunKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunKind::Sync => "sync",
+            RunKind::Replay => "replay",
+            RunKind::Reparse => "reparse",
+        })
+    }
+}
+
 /// What a run did, in numbers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunCounts {
@@ -55,6 +78,9 @@ impl RunCounts {
 pub struct RunRecord {
     /// The run's id.
     pub id: RunId,
+    /// What kind of run.
+    #[serde(default)]
+    pub kind: RunKind,
     /// The pipeline's name.
     pub pipeline: String,
     /// The connector that ran.
@@ -75,6 +101,7 @@ impl Store {
     /// Record the start of a run and return it.
     pub fn begin_run(
         &self,
+        kind: RunKind,
         pipeline: &str,
         connector: &ConnectorIdentity,
         streams: &[String],
@@ -83,6 +110,7 @@ impl Store {
         let id = tables::next_id(&write.open_table(RUNS).map_err(db_error)?)?;
         let run = RunRecord {
             id: RunId(id),
+            kind,
             pipeline: pipeline.to_string(),
             connector: connector.clone(),
             streams: streams.to_vec(),

@@ -24,8 +24,12 @@ pub const UNPROCESSED: TableDefinition<u64, u64> = TableDefinition::new("unproce
 /// (pipeline, stream) -> the stream's checkpoint, as the connector wrote it.
 pub const CHECKPOINTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("checkpoints");
 
+/// (connector, api version, endpoint) -> JSON [`super::Deprecation`].
+pub const DEPRECATIONS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("deprecations");
+
 /// Create every table, so readers never meet a missing one.
 pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
+    write.open_table(DEPRECATIONS).map_err(db_error)?;
     write.open_table(SYNC_STATE).map_err(db_error)?;
     write.open_table(FRONTIER).map_err(db_error)?;
     write.open_table(UNPROCESSED).map_err(db_error)?;

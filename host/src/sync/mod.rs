@@ -124,6 +124,7 @@ fn conclude(
         database: store.path().to_path_buf(),
         elapsed: started.elapsed(),
         warnings,
+        deprecations: shared.deprecations.lock().expect("deprecations lock").clone(),
     })
 }
 

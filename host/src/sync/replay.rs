@@ -20,7 +20,7 @@ use crate::config::Pipeline;
 use crate::home::Home;
 use crate::runtime::{Record, Runtime};
 use crate::sink::validate_record;
-use crate::store::{Completion, DeadLetter, DeadLetterId, ExchangeId, RunCounts, Stage, SyncState};
+use crate::store::{Completion, DeadLetter, DeadLetterId, ExchangeId, RunCounts, RunKind, Stage, SyncState};
 
 /// Which dead letters to replay.
 #[derive(Debug, Clone, Default)]
@@ -73,7 +73,7 @@ pub async fn replay(
         store.dead_letters(|l| l.pipeline == pipeline.name && l.resolved_by.is_none() && filter.matches(l))?;
     let streams: Vec<String> =
         session.streams.iter().filter(|s| letters.iter().any(|l| &l.stream == *s)).cloned().collect();
-    let run = store.begin_run(&pipeline.name, session.connector.identity(), &streams)?;
+    let run = store.begin_run(RunKind::Replay, &pipeline.name, session.connector.identity(), &streams)?;
     let failed_starts: Vec<&DeadLetter> = letters.iter().filter(|l| is_failed_start(l)).collect();
     let lengths = session.sink.lengths();
     let state = SyncState {
@@ -135,8 +135,7 @@ async fn replay_records(shared: &Arc<Shared>, letters: &[&DeadLetter]) -> Result
         let mut accepted: Vec<Record> = Vec::new();
         for letter in group {
             let key_fields = primary_key_of(shared, &letter.stream);
-            let payload = letter.payload.as_deref().unwrap_or_default();
-            let found = page.records.iter().find(|r| same_record(payload, &r.json, &key_fields));
+            let found = page.records.iter().find(|r| letter.matches_record(&r.json, &key_fields));
             if let Some(record) = found.filter(|r| validate_record(&r.stream, &r.json).is_ok()) {
                 accepted.push(record.clone());
                 resolved.push(letter.id);
@@ -153,18 +152,4 @@ async fn replay_records(shared: &Arc<Shared>, letters: &[&DeadLetter]) -> Result
 fn primary_key_of(shared: &Shared, stream: &str) -> Vec<String> {
     let endpoints = &shared.connector.manifest().endpoints;
     endpoints.iter().find(|e| e.name == stream).map(|e| e.primary_key.clone()).unwrap_or_default()
-}
-
-/// Whether `candidate` is the record a letter kept as `payload`: the same text, or the same
-/// primary key values.
-fn same_record(payload: &str, candidate: &str, key_fields: &[String]) -> bool {
-    if payload == candidate {
-        return true;
-    }
-    let (Ok(a), Ok(b)) =
-        (serde_json::from_str::<serde_json::Value>(payload), serde_json::from_str::<serde_json::Value>(candidate))
-    else {
-        return false;
-    };
-    !key_fields.is_empty() && key_fields.iter().all(|f| a.get(f).is_some() && a.get(f) == b.get(f))
 }

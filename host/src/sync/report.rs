@@ -80,6 +80,8 @@ pub struct SyncReport {
     pub elapsed: Duration,
     /// Warnings to show the user (missing secrets, stream failures).
     pub warnings: Vec<String>,
+    /// Deprecation notices the API sent, by endpoint.
+    pub deprecations: BTreeMap<String, crate::fetch::DeprecationNotice>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -4,7 +4,7 @@ use super::SyncError;
 use crate::config::Pipeline;
 use crate::runtime::LoadedConnector;
 use crate::sink::JsonlSink;
-use crate::store::{RunCounts, RunOutcome, RunRecord, Store, SyncState};
+use crate::store::{RunCounts, RunKind, RunOutcome, RunRecord, Store, SyncState};
 
 /// The run to use and the counts it already has. Cuts the output back to what is committed.
 pub fn prepare(
@@ -32,7 +32,7 @@ pub fn prepare(
         store.finish_run(interrupted.id, RunOutcome::Failed(reason), &interrupted.counts)?;
         warnings.push(format!("run {} was interrupted; --restart abandoned it and cut its output", interrupted.id));
     }
-    let run = store.begin_run(&pipeline.name, connector.identity(), streams)?;
+    let run = store.begin_run(RunKind::Sync, &pipeline.name, connector.identity(), streams)?;
     let lengths = sink.lengths();
     let state = SyncState { run: run.id, offsets: lengths.clone(), start_offsets: lengths, ..SyncState::default() };
     store.begin_sync(&pipeline.name, &state)?;

@@ -63,6 +63,7 @@ impl Session {
             observer,
             max_retry_after: self.max_retry_after,
             failures: Mutex::default(),
+            deprecations: Mutex::default(),
         });
         (shared, self.streams, self.warnings)
     }

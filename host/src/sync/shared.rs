@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{Observer, StreamStats, SyncError};
 use crate::config::Pipeline;
-use crate::fetch::Fetcher;
+use crate::fetch::{DeprecationNotice, Fetcher};
 use crate::runtime::{LoadedConnector, Record};
 use crate::sink::JsonlSink;
 use crate::store::{Completion, FrontierEntry, FrontierId, RunContext, Stage, Store};
@@ -24,6 +24,8 @@ pub struct Shared {
     pub max_retry_after: std::time::Duration,
     /// What did not succeed, so `dlq replay` can tell which letters it resolved.
     pub failures: Mutex<Failures>,
+    /// Deprecation notices seen in this run, by endpoint (recorded once per endpoint).
+    pub deprecations: Mutex<BTreeMap<String, DeprecationNotice>>,
 }
 
 /// Frontier entries and stream starts that ended in a dead letter (record rejects aside).
@@ -45,6 +47,18 @@ impl Shared {
     pub fn in_flight_of(&self, stream: &str) -> usize {
         let endpoints = &self.connector.manifest().endpoints;
         endpoints.iter().find(|e| e.name == stream).map_or(1, |e| e.max_in_flight.max(1) as usize)
+    }
+
+    /// Record a deprecation notice the first time this run sees one for `endpoint`.
+    pub async fn note_deprecation(&self, endpoint: &str, headers: &[crate::runtime::Header]) -> Result<(), SyncError> {
+        let Some(notice) = DeprecationNotice::from_headers(headers) else { return Ok(()) };
+        if self.deprecations.lock().expect("deprecations lock").insert(endpoint.to_string(), notice.clone()).is_some() {
+            return Ok(());
+        }
+        tracing::warn!(endpoint, "the API deprecates this endpoint: {}", notice.describe());
+        let (store, context, endpoint) = (self.store.clone(), self.context.clone(), endpoint.to_string());
+        self.blocking(move || store.record_deprecation(&context, &endpoint, &notice)).await??;
+        Ok(())
     }
 
     /// Update the numbers of `stream`.

@@ -228,6 +228,7 @@ async fn store_exchange(
         })
         .await?;
     let meta = stored?;
+    shared.note_deprecation(&entry.request.endpoint, &fetched.exchange.response.headers).await?;
     shared.count(stream, |s| {
         s.requests += u64::from(fetched.attempts);
         s.retries += u64::from(fetched.attempts - 1);

@@ -6,6 +6,7 @@ mod dlq;
 mod fetching;
 mod resume;
 mod skeleton;
+mod versions;
 
 use apiary_e2e::harness::{binary, github_fixtures};
 use apiary_e2e::spawn::MockProcess;
