@@ -68,6 +68,42 @@ pub struct Pipeline {
     /// `allow-raise = true`).
     #[serde(default)]
     pub buckets: BTreeMap<String, BucketOverride>,
+    /// Limits on each call into the connector.
+    #[serde(default)]
+    pub limits: LimitOverrides,
+}
+
+/// The `[limits]` table: each key replaces the host's default.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitOverrides {
+    /// Time one `start` or `parse` call may run, in ms (default 2,000).
+    pub time_ms: Option<u64>,
+    /// Memory one instance may use, in MiB (default 128).
+    pub memory_mib: Option<usize>,
+    /// Records one page may produce (default 100,000).
+    pub max_records: Option<usize>,
+    /// MiB of record JSON one page may produce (default 64).
+    pub max_record_mib: Option<usize>,
+    /// Follow-up requests one page may produce (default 1,000).
+    pub max_next: Option<usize>,
+}
+
+impl LimitOverrides {
+    /// `defaults` with these overrides in place.
+    pub fn apply(&self, defaults: crate::runtime::CallLimits) -> crate::runtime::CallLimits {
+        let mut l = defaults;
+        if let Some(ms) = self.time_ms {
+            l.time = std::time::Duration::from_millis(ms);
+        }
+        if let Some(mib) = self.memory_mib {
+            l.memory_bytes = mib << 20;
+        }
+        l.max_records = self.max_records.unwrap_or(l.max_records);
+        l.max_record_bytes = self.max_record_mib.map_or(l.max_record_bytes, |m| m << 20);
+        l.max_next = self.max_next.unwrap_or(l.max_next);
+        l
+    }
 }
 
 /// The `[retry]` table: each key replaces the manifest's value.

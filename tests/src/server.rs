@@ -47,6 +47,8 @@ pub struct Stats {
     pub by_request: BTreeMap<String, u64>,
     /// Faults injected.
     pub faults: u64,
+    /// Requests that carried credentials (an `Authorization` header or an `api_key` parameter).
+    pub authorized: u64,
     /// Each enforced limit's counts, by its path part.
     pub limits: BTreeMap<String, LimitStats>,
 }
@@ -86,6 +88,9 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> R
     }
     let key = format!("{method} {path_and_query}");
     let hit = count_request(&state, &key);
+    if request.headers().contains_key("authorization") || query.split('&').any(|kv| kv.starts_with("api_key=")) {
+        state.stats.lock().expect("stats lock").authorized += 1;
+    }
     if !admit(&state, &path) {
         return throttled(1);
     }

@@ -88,7 +88,7 @@ pub async fn dlq(home: &Home, command: DlqCommand, json: bool) -> anyhow::Result
         }
         DlqCommand::Replay { pipeline: path, stage, stream, base_url } => {
             let pipeline = load_pipeline(&path, base_url)?;
-            let runtime = Runtime::new()?;
+            let runtime = Runtime::new()?.with_cache(home.cache());
             let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
             let filter = ReplayFilter { stage, stream };
             let report = sync::replay(&pipeline, home, &runtime, SyncSettings::default(), &filter, progress.clone())

@@ -85,7 +85,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             let options = RunOptions { base_url, restart, fail_on_dead_letters, json: args.json };
             run(&home, &pipeline, options).await
         }
-        Command::Inspect { connector } => inspect(&connector, args.json),
+        Command::Inspect { connector } => inspect(&home, &connector, args.json),
         Command::Runs => runs(&home, args.json),
         Command::Dlq(command) => dlq::dlq(&home, command, args.json).await,
         Command::Reparse(reparse) => versions::reparse(&home, reparse, args.json),
@@ -110,7 +110,7 @@ const DEAD_LETTERS_EXIT: u8 = 2;
 
 async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) -> anyhow::Result<ExitCode> {
     let pipeline = load_pipeline(pipeline_path, options.base_url)?;
-    let runtime = Runtime::new()?;
+    let runtime = Runtime::new()?.with_cache(home.cache());
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
     let settings = SyncSettings { restart: options.restart, ..SyncSettings::default() };
     let report = sync::run(&pipeline, home, &runtime, settings, progress.clone())
@@ -139,8 +139,8 @@ fn load_pipeline(path: &std::path::Path, base_url: Option<String>) -> anyhow::Re
     Ok(pipeline)
 }
 
-fn inspect(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
-    let runtime = Runtime::new()?;
+fn inspect(home: &Home, path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = Runtime::new()?.with_cache(home.cache());
     let connector = LoadedConnector::load(&runtime, path, CallLimits::default())?;
     if json {
         let out = serde_json::json!({ "identity": connector.identity(), "manifest": connector.manifest() });

@@ -65,7 +65,7 @@ pub struct ReparseArgs {
 /// `apiary reparse`.
 pub fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<ExitCode> {
     let pipeline = load_pipeline(&args.pipeline, None)?;
-    let runtime = Runtime::new()?;
+    let runtime = Runtime::new()?.with_cache(home.cache());
     let options = ReparseOptions {
         connector: args.connector,
         run: args.run.map(RunId),

@@ -7,6 +7,7 @@ use wasmtime::{Config, Engine};
 
 use super::LoadError;
 use super::bindings::Connector;
+use super::cache::CompileCache;
 use super::host_state::HostState;
 use super::limits::EPOCH_TICK;
 
@@ -15,6 +16,7 @@ use super::limits::EPOCH_TICK;
 pub struct Runtime {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
+    cache: Option<CompileCache>,
 }
 
 impl Runtime {
@@ -29,7 +31,18 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
         Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(engine_error)?;
         start_epoch_ticker(&engine);
-        Ok(Runtime { engine, linker: Arc::new(linker) })
+        Ok(Runtime { engine, linker: Arc::new(linker), cache: None })
+    }
+
+    /// Cache compiled components in `dir` (the apiary home's `cache/`).
+    pub fn with_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Runtime {
+        self.cache = Some(CompileCache::new(dir));
+        self
+    }
+
+    /// The compile cache, if one is set.
+    pub fn cache(&self) -> Option<&CompileCache> {
+        self.cache.as_ref()
     }
 
     /// The wasmtime engine.

@@ -16,6 +16,11 @@ pub enum LoadError {
         "{path} is not a WebAssembly component ({reason}); build connectors with `cargo build --target wasm32-wasip2`"
     )]
     NotAComponent { path: PathBuf, reason: String },
+    /// The connector was built against a contract version this host does not load.
+    #[error(
+        "{path} was built against apiary:connector@{found}, but this host supports {SUPPORTED_CONTRACTS}; rebuild it with a matching apiary-sdk, or upgrade apiary"
+    )]
+    UnsupportedContract { path: PathBuf, found: String },
     /// The component does not implement the apiary connector contract.
     #[error("{path} is not an apiary connector: {reason} (this host supports {SUPPORTED_CONTRACTS})")]
     NotAConnector { path: PathBuf, reason: String },

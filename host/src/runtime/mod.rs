@@ -6,6 +6,7 @@
 //! simply dropped.
 
 pub mod bindings;
+mod cache;
 mod engine;
 mod error;
 mod host_state;
@@ -23,6 +24,7 @@ pub use bindings::{
     Reject, Request, Response, RetryPolicy, SyncContext,
 };
 use bindings::{Connector, ConnectorPre};
+pub use cache::CompileCache;
 pub use engine::Runtime;
 pub use error::{CallError, LoadError, SUPPORTED_CONTRACTS};
 use host_state::HostState;
@@ -48,8 +50,15 @@ impl LoadedConnector {
     pub fn load(runtime: &Runtime, path: &Path, limits: CallLimits) -> Result<Self, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
         let digest = ComponentDigest::of(&bytes);
-        let component = Component::new(runtime.engine(), &bytes)
-            .map_err(|e| LoadError::NotAComponent { path: path.to_path_buf(), reason: first_line(&e) })?;
+        let compiled = match runtime.cache() {
+            Some(cache) => cache.load(runtime.engine(), &bytes, &digest),
+            None => Component::new(runtime.engine(), &bytes),
+        };
+        let component =
+            compiled.map_err(|e| LoadError::NotAComponent { path: path.to_path_buf(), reason: first_line(&e) })?;
+        if let Some(found) = contract_version(&component, runtime.engine()).filter(|v| !is_supported_contract(v)) {
+            return Err(LoadError::UnsupportedContract { path: path.to_path_buf(), found });
+        }
         let not_a_connector =
             |e: wasmtime::Error| LoadError::NotAConnector { path: path.to_path_buf(), reason: first_line(&e) };
         let instance_pre = runtime.linker().instantiate_pre(&component).map_err(not_a_connector)?;
@@ -63,6 +72,11 @@ impl LoadedConnector {
     /// The manifest the connector declared.
     pub fn manifest(&self) -> &Manifest {
         &self.inner.manifest
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &CallLimits {
+        &self.inner.limits
     }
 
     /// Name, version, API version and digest: what every stored item is tagged with.
@@ -102,7 +116,24 @@ fn call_fresh<R>(
     // A new store's deadline is 0: without this the first instruction would trap.
     store.set_epoch_deadline(limits.deadline_ticks());
     let result = pre.instantiate(&mut store).and_then(|connector| f(&connector, &mut store));
+    let output = store.data().guest_output();
+    if result.is_ok() && !output.is_empty() {
+        tracing::info!(connector = connector_name, "guest output: {output}");
+    }
     result.map_err(|e| classify(e, limits, store.data()))
+}
+
+/// The `apiary:connector` version the component imports its types from, if it names one.
+fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
+    component.component_type().imports(engine).find_map(|(name, _)| {
+        let (_, version) = name.strip_prefix("apiary:connector/")?.split_once('@')?;
+        Some(version.to_string())
+    })
+}
+
+/// Whether this host loads guests of contract `version` (semver-compatible with 0.1.0).
+fn is_supported_contract(version: &str) -> bool {
+    version.starts_with("0.1.")
 }
 
 /// Tell a time-out and a memory cap apart from other traps.

@@ -32,7 +32,8 @@ impl Session {
         runtime: &Runtime,
         settings: SyncSettings,
     ) -> Result<Session, SyncError> {
-        let connector = load_connector(runtime, pipeline, settings.limits).await?;
+        let limits = pipeline.limits.apply(settings.limits);
+        let connector = load_connector(runtime, pipeline, limits).await?;
         let manifest = connector.manifest().clone();
         let streams = select_streams(pipeline, &connector)?;
         let secrets = Secrets::resolve(&pipeline.secrets)?;

@@ -251,6 +251,10 @@ async fn accept_page(
     page: Page,
     exchange: ExchangeId,
 ) -> Result<Vec<FrontierEntry>, SyncError> {
+    if let Err(limit) = shared.connector.limits().check_page(&page) {
+        let dead = letter(stream, Stage::Parse, limit, 1, Some(entry.request.clone()), Some(exchange));
+        return shared.commit(stream, Vec::new(), finished(entry, Some(exchange), vec![dead])).await;
+    }
     let mut dead = Vec::new();
     let mut records: Vec<Record> = Vec::with_capacity(page.records.len());
     for record in page.records {

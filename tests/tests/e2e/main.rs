@@ -5,6 +5,7 @@ mod bad_input;
 mod dlq;
 mod fetching;
 mod resume;
+mod security;
 mod skeleton;
 mod versions;
 

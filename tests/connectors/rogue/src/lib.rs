@@ -17,6 +17,7 @@ const STREAMS: &[&str] = &[
     "undeclared_host",
     "read_file",
     "read_env",
+    "stderr",
     "bad_utf8",
     "bad_json",
 ];
@@ -24,6 +25,8 @@ const STREAMS: &[&str] = &[
 impl Connector for Rogue {
     fn manifest() -> Manifest {
         let mut manifest = apiary_sdk::manifest("rogue", "0.1.0", "v1", "https://api.example.com");
+        // The key goes in the query string: the hardest place to keep a secret out of logs.
+        manifest.auth = apiary_sdk::Auth::Query(("api_key".into(), "token".into()));
         manifest.endpoints = STREAMS
             .iter()
             .map(|s| Endpoint::get(s, "/repos/apiary-mock/generated/issues").primary_key(&["number"]))
@@ -77,6 +80,7 @@ fn misbehave(stream: &str, page: &mut Page) -> Result<(), ParseError> {
             let read = std::fs::read_to_string("/etc/passwd");
             return Err(ParseError::Fatal(format!("tried to read /etc/passwd: {:?}", read.map(|t| t.len()))));
         }
+        "stderr" => eprintln!("rogue connector says hello on stderr"),
         "read_env" => {
             let home = std::env::var("HOME");
             let all = std::env::vars().count();

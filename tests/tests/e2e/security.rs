@@ -1,0 +1,138 @@
+//! A connector can't hurt the host: the rogue gallery, output caps, secrets kept out of every
+//! file and log, the compile cache that trusts nothing, and unsupported contract versions.
+
+use std::collections::BTreeMap;
+
+use apiary_e2e::harness::{PipelineSpec, Scratch, binary, connector_wasm, read_jsonl};
+use apiary_e2e::spawn::MockProcess;
+use apiary_host::store::{DeadLetter, Stage, Store};
+
+const SECRET: &str = "s3cr3t-Value-that-must-not-leak";
+
+fn rogue_pipeline(scratch: &Scratch, base_url: &str, streams: &[&str], extra: &str) -> String {
+    let wasm = connector_wasm("rogue_connector");
+    let spec = PipelineSpec { name: "rogue", connector: &wasm, base_url, streams, config: &[], extra };
+    scratch.write("rogue.toml", spec.toml()).to_str().unwrap().to_string()
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+#[test]
+fn the_rogue_gallery_is_contained_and_the_good_stream_completes_with_no_secret_leaked() {
+    let mock = MockProcess::start(&binary("apiary-mock"), &["--pages", "3"]).unwrap();
+    let scratch = Scratch::new();
+    let streams = [
+        "good",
+        "panic_page_2",
+        "loop_forever",
+        "allocate",
+        "flood",
+        "undeclared_host",
+        "read_file",
+        "read_env",
+        "bad_utf8",
+        "bad_json",
+        "stderr",
+    ];
+    let extra = "[secrets]\ntoken = { env = \"APIARY_TEST_TOKEN\" }\n\n[limits]\ntime-ms = 500\n";
+    let pipeline = rogue_pipeline(&scratch, mock.base_url(), &streams, extra);
+    let env = [("APIARY_TEST_TOKEN", SECRET), ("RUST_LOG", "debug")];
+    let ran = scratch.apiary_with_env(&["run", &pipeline], &env);
+    assert!(ran.success, "{}", ran.stderr);
+
+    assert_eq!(read_jsonl(&scratch.output("rogue", "good")).len(), 30, "the well-behaved stream completes");
+    assert_eq!(read_jsonl(&scratch.output("rogue", "stderr")).len(), 30);
+    assert!(ran.stderr.contains("guest output: rogue connector says hello on stderr"), "guest stderr reaches the log");
+    assert!(ran.stderr.contains("connector=\"rogue\""), "tagged with the connector's name");
+
+    let store = Store::open(&scratch.home().join("apiary.redb")).unwrap();
+    let letters: BTreeMap<String, DeadLetter> =
+        store.dead_letters(|_| true).unwrap().into_iter().map(|l| (l.stream.clone(), l)).collect();
+    drop(store); // the database allows one process at a time
+    let expect = |stream: &str, stage: Stage, needle: &str| {
+        let letter = letters.get(stream).unwrap_or_else(|| panic!("no dead letter for {stream}: {letters:#?}"));
+        assert_eq!(letter.stage, stage, "{stream}");
+        assert!(letter.error.contains(needle), "{stream}: {:?} should mention {needle:?}", letter.error);
+    };
+    expect("panic_page_2", Stage::Parse, "page 2 is cursed");
+    expect("loop_forever", Stage::Parse, "ran longer than its 500 ms limit");
+    expect("allocate", Stage::Parse, "memory limit of 128 MiB");
+    expect("flood", Stage::Parse, "limit");
+    expect("undeclared_host", Stage::Policy, "undeclared host evil.example.com");
+    expect("read_file", Stage::Parse, "/etc/passwd: Err");
+    expect("read_env", Stage::Parse, "HOME: Err(NotPresent), saw 0 variables");
+    expect("bad_utf8", Stage::Parse, "utf-8");
+    expect("bad_json", Stage::Record, "not valid JSON");
+    assert!(!letters.contains_key("good") && !letters.contains_key("stderr"));
+
+    assert!(mock.stats().unwrap().authorized > 0, "the host injected the key");
+    let mut places = files_under(&scratch.home());
+    places.retain(|p| !p.starts_with(scratch.home().join("cache")));
+    assert!(places.iter().any(|p| p.ends_with("apiary.redb")));
+    for path in places {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "the secret is in {}", path.display());
+    }
+    assert!(!ran.stderr.contains(SECRET) && !ran.stdout.contains(SECRET), "the secret is in the logs");
+    for args in [vec!["raw", "show", "1"], vec!["dlq", "list", "--json"], vec!["raw", "list", "--json"]] {
+        let shown = scratch.apiary(&args);
+        assert!(shown.success, "{args:?} failed: {shown:?}");
+        assert!(!shown.stdout.contains(SECRET), "{args:?} shows the secret");
+    }
+}
+
+#[test]
+fn output_caps_are_dead_letters_naming_the_limit() {
+    let mock = MockProcess::start(&binary("apiary-mock"), &["--pages", "3"]).unwrap();
+    let scratch = Scratch::new();
+    let pipeline = rogue_pipeline(&scratch, mock.base_url(), &["good"], "[limits]\nmax-records = 5\n");
+    assert!(scratch.apiary(&["run", &pipeline]).success);
+    let letters = Store::open(&scratch.home().join("apiary.redb")).unwrap().dead_letters(|_| true).unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].error.contains("10 records, more than the limit of 5 (raise [limits] max-records)"),
+        "{}",
+        letters[0].error
+    );
+}
+
+#[test]
+fn compiled_components_are_cached_and_a_corrupt_entry_is_recompiled() {
+    let scratch = Scratch::new();
+    let wasm = connector_wasm("github_connector");
+    assert!(scratch.apiary(&["inspect", wasm.to_str().unwrap()]).success);
+    let cache = scratch.home().join("cache");
+    let entry =
+        files_under(&cache).into_iter().find(|p| p.extension().is_some_and(|e| e == "cwasm")).expect("a cache entry");
+    let good = std::fs::read(&entry).unwrap();
+    let mut broken = good.clone();
+    let middle = broken.len() / 2;
+    broken[middle..middle + 64].fill(0xAB);
+    std::fs::write(&entry, &broken).unwrap();
+
+    let ran = scratch.apiary_with_env(&["inspect", wasm.to_str().unwrap()], &[("RUST_LOG", "warn")]);
+    assert!(ran.success, "{ran:?}");
+    assert!(ran.stderr.contains("compile cache entry is corrupt; compiling again"), "{}", ran.stderr);
+    assert_eq!(std::fs::read(&entry).unwrap(), good, "the entry was rewritten");
+}
+
+#[test]
+fn a_connector_for_an_unsupported_contract_version_is_refused_by_name() {
+    let scratch = Scratch::new();
+    let wasm = connector_wasm("future_connector");
+    let ran = scratch.apiary(&["inspect", wasm.to_str().unwrap()]);
+    assert!(!ran.success);
+    assert!(
+        ran.stderr.contains("built against apiary:connector@0.2.0, but this host supports apiary:connector@0.1.x"),
+        "{}",
+        ran.stderr
+    );
+}
