@@ -3,7 +3,8 @@
 //! - `demo`: build everything, start the mock API on loopback, sync the GitHub example pipeline
 //!   against it into `./.apiary`, print the summary and where the output went;
 //! - `test`: build the connectors to wasm and the binaries, then run every test;
-//! - `connectors`: build every connector (and the test connectors) to `wasm32-wasip2`.
+//! - `connectors`: build every connector (and the test connectors) to `wasm32-wasip2`;
+//! - `bench`: build in release and print the benchmark table.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -22,7 +23,8 @@ fn main() -> Result<()> {
         "demo" => demo(&root),
         "test" => test(),
         "connectors" => build_connectors(),
-        _ => bail!("usage: cargo xtask demo | test | connectors"),
+        "bench" => bench(),
+        _ => bail!("usage: cargo xtask demo | test | connectors | bench"),
     }
 }
 
@@ -94,6 +96,17 @@ fn test() -> Result<()> {
     build_connectors()?;
     build_binaries()?;
     cargo(&["test", "--workspace"])
+}
+
+/// Build everything in release and run the benchmark (it is not a test: it prints figures).
+fn bench() -> Result<()> {
+    build_connectors()?;
+    cargo(&["build", "--release", "-p", "apiary-host", "-p", "apiary-e2e", "-p", "apiary-bench"])?;
+    let status = Command::new("target/release/apiary-bench").status().context("running the benchmark")?;
+    if !status.success() {
+        bail!("the benchmark failed");
+    }
+    Ok(())
 }
 
 fn demo(root: &Path) -> Result<()> {

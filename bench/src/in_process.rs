@@ -1,0 +1,149 @@
+//! Figures measured inside this process with the host library: parse cost in wasm vs native,
+//! re-parse scaling, and the fixed costs of a page.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use apiary_host::config::Pipeline;
+use apiary_host::home::Home;
+use apiary_host::reparse::{self, ReparseOptions};
+use apiary_host::runtime::{CallLimits, Exchange, LoadedConnector, Response, Runtime};
+use apiary_host::store::{Completion, NewExchange, RunContext, RunKind, Store, SyncState};
+use apiary_sdk::Connector;
+
+use crate::Paths;
+use crate::figures::{Table, per_second};
+
+/// The home of the host-overhead run, kept for the figures that read its store.
+static HOME: std::sync::Mutex<Option<tempfile::TempDir>> = std::sync::Mutex::new(None);
+
+/// Keep the host-overhead run's folder for later figures.
+pub fn remember_home(dir: tempfile::TempDir) {
+    *HOME.lock().expect("home lock") = Some(dir);
+}
+
+fn home_dir() -> Result<std::path::PathBuf> {
+    HOME.lock().expect("home lock").as_ref().map(|d| d.path().to_path_buf()).context("host overhead runs first")
+}
+
+/// The first `n` stored exchanges of the host-overhead run.
+fn stored_exchanges(n: usize) -> Result<Vec<Exchange>> {
+    let store = Store::open(&home_dir()?.join("home/apiary.redb"))?;
+    let metas = store.raw_list(|_| true)?;
+    metas.iter().take(n).map(|m| Ok(store.raw(m.id)?.to_exchange())).collect()
+}
+
+/// The same exchange in the SDK's types, for the natively compiled parser.
+fn sdk_exchange(x: &Exchange) -> apiary_sdk::Exchange {
+    let headers = |hs: &[apiary_host::runtime::Header]| {
+        hs.iter().map(|h| apiary_sdk::Header { name: h.name.clone(), value: h.value.clone() }).collect()
+    };
+    apiary_sdk::Exchange {
+        request: apiary_sdk::Request::get(&x.request.endpoint, x.request.url.clone()),
+        response: apiary_sdk::Response { status: x.response.status, headers: headers(&x.response.headers), body: x.response.body.clone() },
+        fetched_at_ms: x.fetched_at_ms,
+    }
+}
+
+/// 2. The github parser in wasm (through the host, limits on, a fresh instance per page) vs the
+///    same parser compiled natively, over the same stored pages.
+pub async fn parse_cost(paths: &Paths, table: &mut Table) -> Result<()> {
+    let exchanges = stored_exchanges(300)?;
+    let bytes: usize = exchanges.iter().map(|x| x.response.body.len()).sum();
+    let native_input: Vec<apiary_sdk::Exchange> = exchanges.iter().map(sdk_exchange).collect();
+    let started = Instant::now();
+    for x in &native_input {
+        std::hint::black_box(github_connector::GitHub::parse(x).map_err(|e| anyhow::anyhow!("{e:?}"))?);
+    }
+    let native = per_second(bytes as f64 / 1e6, started.elapsed().as_secs_f64());
+    let runtime = Runtime::new()?;
+    let connector = LoadedConnector::load(&runtime, &paths.github_wasm, CallLimits::default())?;
+    let started = Instant::now();
+    for x in &exchanges {
+        std::hint::black_box(connector.parse(x)?.map_err(|e| anyhow::anyhow!("{e:?}"))?);
+    }
+    let wasm = per_second(bytes as f64 / 1e6, started.elapsed().as_secs_f64());
+    table.add(
+        "2. parse MB/s, github parser in wasm (host, limits on) vs native",
+        format!("{wasm:.0} MB/s"),
+        format!("{native:.0} MB/s"),
+        wasm / native,
+        ">= 0.8",
+    );
+    Ok(())
+}
+
+/// 3. Re-parse throughput of the stored run on 2 threads vs 1.
+pub async fn reparse_scaling(paths: &Paths, table: &mut Table) -> Result<()> {
+    let dir = home_dir()?;
+    let pipeline = Pipeline::load(&dir.join("bench.toml"))?;
+    let home = Home::new(dir.join("home"));
+    let runtime = Runtime::new()?.with_cache(home.cache());
+    let mut rates = Vec::new();
+    for threads in [1, 2] {
+        let options = ReparseOptions {
+            connector: paths.github_wasm.clone(),
+            run: None,
+            stream: None,
+            since_ms: None,
+            out: Some(dir.join(format!("reparse-{threads}"))),
+            threads,
+        };
+        let report = reparse::reparse(&pipeline, &home, &runtime, &options, &reparse::Quiet)?;
+        rates.push(per_second(report.bytes as f64 / 1e6, report.elapsed.as_secs_f64()));
+    }
+    table.add(
+        "3. re-parse MB/s of stored raw JSON, 2 threads vs 1",
+        format!("{:.0} MB/s", rates[1]),
+        format!("{:.0} MB/s", rates[0]),
+        rates[1] / rates[0],
+        "close to 2 on 2 cores",
+    );
+    Ok(())
+}
+
+/// 5. Per-page fixed costs: a fresh instance plus a call on an empty page, and the two
+///    commits of a page. 6b. redb write throughput of raw exchanges.
+pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
+    let runtime = Runtime::new()?;
+    let connector = LoadedConnector::load(&runtime, &paths.github_wasm, CallLimits::default())?;
+    let mut empty = stored_exchanges(1)?.remove(0);
+    empty.response = Response { status: 200, headers: vec![], body: b"[]".to_vec() };
+    const CALLS: u32 = 2_000;
+    let started = Instant::now();
+    for _ in 0..CALLS {
+        std::hint::black_box(connector.parse(&empty)?.map_err(|e| anyhow::anyhow!("{e:?}"))?);
+    }
+    let call_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(CALLS);
+
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("apiary.redb"))?;
+    let run = store.begin_run(RunKind::Sync, "bench", connector.identity(), &["issues".into()])?;
+    let context = RunContext { run: run.id, pipeline: "bench".into(), connector: connector.identity().clone() };
+    store.begin_sync("bench", &SyncState { run: run.id, ..SyncState::default() })?;
+    let entry = store.start_stream("bench", "issues", vec![empty.request.clone()])?.remove(0);
+    const PAGES: u32 = 300;
+    let started = Instant::now();
+    for _ in 0..PAGES {
+        let meta = store.put_exchange(NewExchange { context: &context, exchange: &empty, attempt: 1, duration_ms: 0, entry: Some(entry.id) })?;
+        store.complete(&context, Completion { entry: Some(entry.id), exchange: Some(meta.id), ..Completion::default() })?;
+    }
+    let commit_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(PAGES);
+    table.add(
+        "5. per-page fixed cost: fresh instance + call (empty page) | two commits",
+        format!("{call_us:.0} us | {commit_us:.0} us"),
+        "-".into(),
+        call_us / commit_us,
+        "small next to the network",
+    );
+
+    let big = stored_exchanges(100)?;
+    let raw_bytes: usize = big.iter().map(|x| x.response.body.len()).sum();
+    let started = Instant::now();
+    for x in &big {
+        store.put_exchange(NewExchange { context: &context, exchange: x, attempt: 1, duration_ms: 0, entry: None })?;
+    }
+    let mbps = per_second(raw_bytes as f64 / 1e6, started.elapsed().as_secs_f64());
+    table.add("6b. redb write MB/s of raw responses (zstd + commit)", format!("{mbps:.0} MB/s"), "-".into(), mbps, "well above the network");
+    Ok(())
+}
