@@ -104,7 +104,12 @@ async fn bare_loop(base_url: &str, per_page: u64) -> Result<f64> {
     let mut url = format!("{base_url}/repos/apiary-mock/generated/issues?per_page={per_page}");
     loop {
         let response = client.get(&url).send().await?;
-        let next = response.headers().get("link").and_then(|v| v.to_str().ok()).and_then(|l| apiary_sdk::link_relation(l, "next")).map(str::to_string);
+        let next = response
+            .headers()
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| apiary_sdk::link_relation(l, "next"))
+            .map(str::to_string);
         let body = response.bytes().await?;
         std::hint::black_box(&body);
         match next {

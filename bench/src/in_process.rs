@@ -40,7 +40,11 @@ fn sdk_exchange(x: &Exchange) -> apiary_sdk::Exchange {
     };
     apiary_sdk::Exchange {
         request: apiary_sdk::Request::get(&x.request.endpoint, x.request.url.clone()),
-        response: apiary_sdk::Response { status: x.response.status, headers: headers(&x.response.headers), body: x.response.body.clone() },
+        response: apiary_sdk::Response {
+            status: x.response.status,
+            headers: headers(&x.response.headers),
+            body: x.response.body.clone(),
+        },
         fetched_at_ms: x.fetched_at_ms,
     }
 }
@@ -125,8 +129,17 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     const PAGES: u32 = 300;
     let started = Instant::now();
     for _ in 0..PAGES {
-        let meta = store.put_exchange(NewExchange { context: &context, exchange: &empty, attempt: 1, duration_ms: 0, entry: Some(entry.id) })?;
-        store.complete(&context, Completion { entry: Some(entry.id), exchange: Some(meta.id), ..Completion::default() })?;
+        let meta = store.put_exchange(NewExchange {
+            context: &context,
+            exchange: &empty,
+            attempt: 1,
+            duration_ms: 0,
+            entry: Some(entry.id),
+        })?;
+        store.complete(
+            &context,
+            Completion { entry: Some(entry.id), exchange: Some(meta.id), ..Completion::default() },
+        )?;
     }
     let commit_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(PAGES);
     table.add(
@@ -144,6 +157,12 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
         store.put_exchange(NewExchange { context: &context, exchange: x, attempt: 1, duration_ms: 0, entry: None })?;
     }
     let mbps = per_second(raw_bytes as f64 / 1e6, started.elapsed().as_secs_f64());
-    table.add("6b. redb write MB/s of raw responses (zstd + commit)", format!("{mbps:.0} MB/s"), "-".into(), mbps, "well above the network");
+    table.add(
+        "6b. redb write MB/s of raw responses (zstd + commit)",
+        format!("{mbps:.0} MB/s"),
+        "-".into(),
+        mbps,
+        "well above the network",
+    );
     Ok(())
 }

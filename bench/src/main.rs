@@ -23,10 +23,7 @@ pub struct Paths {
 async fn main() -> Result<()> {
     let bin = std::env::current_exe()?.parent().context("binary folder")?.to_path_buf();
     let target = bin.parent().context("target folder")?.to_path_buf();
-    let paths = Paths {
-        release: bin,
-        github_wasm: target.join("wasm32-wasip2/release/github_connector.wasm"),
-    };
+    let paths = Paths { release: bin, github_wasm: target.join("wasm32-wasip2/release/github_connector.wasm") };
     anyhow::ensure!(paths.github_wasm.exists(), "build the connectors first: cargo xtask bench does");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("apiary benchmark: {cores} cores, release build, mock API on loopback\n");

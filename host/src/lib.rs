@@ -16,10 +16,12 @@
 
 pub mod config;
 pub mod fetch;
+pub mod fixtures;
 pub mod home;
 pub mod impact;
 pub mod reparse;
 pub mod runtime;
+pub mod scaffold;
 pub mod sink;
 pub mod store;
 pub mod sync;

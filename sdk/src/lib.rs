@@ -50,10 +50,12 @@ pub mod __private {
     pub use bindings::Guest;
 }
 
+pub mod checkpoint;
 mod export;
 mod http;
 pub mod log;
 mod manifest;
+pub mod paginate;
 mod records;
 pub mod testing;
 
@@ -62,7 +64,7 @@ pub use __private::bindings::apiary::connector::types::{
     Reject, Request, Response, RetryPolicy, SyncContext,
 };
 pub use http::{link_next, link_relation, query_escape};
-pub use manifest::{DEFAULT_RETRY_STATUSES, manifest};
+pub use manifest::{DEFAULT_RETRY_STATUSES, check_manifest, manifest};
 pub use records::{json_array_records, json_field_records, key_of, reject_missing_keys};
 
 /// An API connector: what the API is, and how to read it.

@@ -98,3 +98,77 @@ impl crate::SyncContext {
         self.config.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
+
+/// The common mistakes in a manifest, one sentence each; empty when it is sound. Call it from a
+/// unit test (see [`crate::testing::assert_manifest_sound`]) so they fail `cargo test`, not a
+/// sync.
+pub fn check_manifest(m: &Manifest) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut problem = |text: String| problems.push(text);
+    if m.name.trim().is_empty() {
+        problem("the manifest has an empty name".into());
+    }
+    if m.version.split('.').filter(|p| p.parse::<u64>().is_ok()).count() < 3 {
+        problem(format!("version {:?} is not semver (MAJOR.MINOR.PATCH)", m.version));
+    }
+    if m.api_version.trim().is_empty() {
+        problem("api-version is empty: name the upstream API version, e.g. \"v1\" or \"2022-11-28\"".into());
+    }
+    if !(m.base_url.starts_with("https://") || m.base_url.starts_with("http://")) {
+        problem(format!("base URL {:?} must start with https://", m.base_url));
+    }
+    if m.endpoints.is_empty() {
+        problem("the manifest declares no endpoints".into());
+    }
+    if m.retry.max_attempts == 0 {
+        problem("retry.max-attempts is 0: at least one attempt is needed".into());
+    }
+    for b in &m.buckets {
+        if b.requests == 0 || b.per_ms == 0 {
+            problem(format!("bucket `{}` allows no requests ({} per {} ms)", b.name, b.requests, b.per_ms));
+        }
+    }
+    for (i, e) in m.endpoints.iter().enumerate() {
+        if m.endpoints[..i].iter().any(|other| other.name == e.name) {
+            problem(format!("endpoint `{}` is declared twice", e.name));
+        }
+        if e.name.is_empty() || !e.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            problem(format!("endpoint name {:?} must be letters, digits, `-`, `_` or `.` (it names a file)", e.name));
+        }
+        for bucket in &e.buckets {
+            if !m.buckets.iter().any(|b| &b.name == bucket) {
+                problem(format!(
+                    "endpoint `{}` draws from bucket `{bucket}`, which the manifest does not declare",
+                    e.name
+                ));
+            }
+        }
+        if e.max_in_flight == 0 {
+            problem(format!("endpoint `{}` has max-in-flight 0: no request could ever be sent", e.name));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_common_mistakes() {
+        let mut m = manifest("x", "1.0.0", "v1", "https://api.example.com");
+        m.endpoints.push(Endpoint::get("items", "/items").bucket("core"));
+        m.endpoints.push(Endpoint::get("items", "/items"));
+        let problems = check_manifest(&m);
+        assert!(
+            problems.iter().any(|p| p.contains("bucket `core`, which the manifest does not declare")),
+            "{problems:?}"
+        );
+        assert!(problems.iter().any(|p| p.contains("declared twice")));
+        m.buckets.push(Bucket::new("core", 10, 1000, 1));
+        m.endpoints.pop();
+        assert!(check_manifest(&m).is_empty(), "{:?}", check_manifest(&m));
+        let bad = manifest("", "one", "", "");
+        assert_eq!(check_manifest(&bad).len(), 5, "{:?}", check_manifest(&bad));
+    }
+}

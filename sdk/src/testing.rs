@@ -95,3 +95,18 @@ pub fn load_recorded(path: impl AsRef<std::path::Path>) -> Result<Vec<RecordedEx
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: not octokit fixtures: {e}", path.display()))
 }
+
+/// Panic with every problem [`check_manifest`](crate::check_manifest) finds in `C`'s manifest.
+/// Put it in a unit test: `apiary_sdk::testing::assert_manifest_sound::<MyConnector>();`
+pub fn assert_manifest_sound<C: crate::Connector>() {
+    let problems = crate::check_manifest(&C::manifest());
+    assert!(problems.is_empty(), "the manifest has problems:\n- {}", problems.join("\n- "));
+}
+
+/// What a connector's `parse` made of one recorded exchange, for assertions in replay tests.
+pub fn replay<C: crate::Connector>(
+    recorded: &[RecordedExchange],
+    endpoint: &str,
+) -> Vec<Result<crate::Page, crate::ParseError>> {
+    recorded.iter().map(|r| C::parse(&r.to_exchange(endpoint))).collect()
+}

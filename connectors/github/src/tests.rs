@@ -84,3 +84,8 @@ fn the_manifest_declares_the_core_bucket_and_api_version() {
     assert_eq!(search.buckets, ["core", "search"], "search draws from both buckets");
     assert_eq!((manifest.buckets[1].requests, manifest.buckets[1].per_ms), (30, 60_000));
 }
+
+#[test]
+fn the_manifest_is_sound() {
+    apiary_sdk::testing::assert_manifest_sound::<GitHub>();
+}

@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one function per command. Each command calls the
 //! library and prints; nothing here decides anything about syncing.
 
+mod connector;
 mod dlq;
 mod print;
 mod progress;
@@ -75,6 +76,28 @@ enum Command {
     },
     /// Deprecation and Sunset notices the APIs have sent.
     Deprecations,
+    /// Scaffold a new connector crate (manifest, parser, fixture, test).
+    New {
+        /// The connector's name (lowercase letters, digits, `-`, `_`).
+        name: String,
+        /// The folder to create it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The apiary-sdk crate to depend on (default: the SDK this apiary was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Run recorded exchanges through a connector's wasm, offline.
+    Test {
+        /// The connector component (.wasm).
+        connector: PathBuf,
+        /// A folder of fixtures: octokit recordings or `apiary raw show ID --json` exports.
+        #[arg(long)]
+        fixtures: PathBuf,
+        /// The endpoint the recorded requests belong to.
+        #[arg(long)]
+        endpoint: String,
+    },
 }
 
 /// Run the command the arguments name.
@@ -94,6 +117,10 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             versions::impact(&home, &api_version, connector.as_deref(), args.json)
         }
         Command::Deprecations => versions::deprecations(&home, args.json),
+        Command::New { name, dir, sdk } => connector::new(&name, &dir, sdk),
+        Command::Test { connector, fixtures, endpoint } => {
+            connector::test(&home, &connector, &fixtures, &endpoint, args.json)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `apiary` binary, real connector components, the mock API as a
 //! real server process on loopback, a real redb file. One test binary, so one link.
 
+mod authoring;
 mod bad_input;
 mod dlq;
 mod fetching;
