@@ -1,6 +1,7 @@
 //! The apiary connector for the GitHub REST API.
 //!
-//! Streams: `issues` and `labels` of one repository (`[config] owner` and `repo`), and
+//! Streams: `issues` (incremental: it resumes from the newest `updated_at` it saw, with `since=`),
+//! `labels` and `pulls` of one repository (`[config] owner` and `repo`), and
 //! `search_issues` (`[config] query`), paginated by following the `Link: rel="next"` header
 //! exactly as given. Every request draws from the `core` bucket (5,000 requests per hour); search
 //! also draws from its own `search` bucket (30 per minute). Speaks API version `2022-11-28`.
@@ -29,6 +30,7 @@ impl Connector for GitHub {
                 .primary_key(&["id"])
                 .cursor_field("updated_at"),
             Endpoint::get("labels", "/repos/{owner}/{repo}/labels").bucket("core").primary_key(&["id"]),
+            Endpoint::get("pulls", "/repos/{owner}/{repo}/pulls").bucket("core").primary_key(&["id"]),
             Endpoint::get("search_issues", "/search/issues").bucket("core").bucket("search").primary_key(&["id"]),
         ];
         manifest
@@ -37,10 +39,18 @@ impl Connector for GitHub {
     fn start(endpoint: &str, ctx: &SyncContext) -> Result<Vec<Request>, String> {
         let per_page = ctx.config("per_page").unwrap_or(DEFAULT_PER_PAGE);
         let path = match endpoint {
-            "issues" | "labels" => {
+            "issues" | "labels" | "pulls" => {
                 let owner = ctx.config("owner").ok_or("config `owner` is required (the repository owner)")?;
                 let repo = ctx.config("repo").ok_or("config `repo` is required (the repository name)")?;
-                format!("/repos/{owner}/{repo}/{endpoint}?per_page={per_page}")
+                let mut path = format!("/repos/{owner}/{repo}/{endpoint}?per_page={per_page}");
+                if endpoint == "issues" {
+                    // Oldest change first, so the last page's newest `updated_at` is the checkpoint.
+                    path.push_str("&state=all&sort=updated&direction=asc");
+                    if let Some(since) = &ctx.checkpoint {
+                        path.push_str(&format!("&since={}", apiary_sdk::query_escape(since)));
+                    }
+                }
+                path
             }
             "search_issues" => {
                 let query = ctx.config("query").ok_or("config `query` is required for search_issues")?;
@@ -67,7 +77,11 @@ impl Connector for GitHub {
         };
         let (records, rejects) = apiary_sdk::reject_missing_keys(records, &["id"]);
         let next = apiary_sdk::link_next(exchange).map(|url| github_request(stream, url)).into_iter().collect();
-        Ok(Page { records, rejects, next, checkpoint: None })
+        let checkpoint = match stream {
+            "issues" => apiary_sdk::checkpoint::max_cursor(&records, "updated_at", None),
+            _ => None,
+        };
+        Ok(Page { records, rejects, next, checkpoint })
     }
 }
 

@@ -24,6 +24,7 @@ fn follows_link_pagination_through_all_recorded_pages() {
     for (i, recorded) in pages.iter().enumerate() {
         let page = GitHub::parse(&recorded.to_exchange("issues")).unwrap();
         ids.extend(page.records.iter().map(|r| r.key.clone().unwrap()));
+        assert!(page.checkpoint.is_some(), "every issues page carries its newest updated_at");
         assert!(page.records.iter().all(|r| r.stream == "issues"));
         match pages.get(i + 1) {
             Some(following) => {
@@ -57,7 +58,14 @@ fn start_builds_the_first_request_from_config() {
     let ctx = context(&[("owner", "octokit-fixture-org"), ("repo", "paginate-issues"), ("per_page", "3")]);
     let requests = GitHub::start("issues", &ctx).unwrap();
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].url, "/repos/octokit-fixture-org/paginate-issues/issues?per_page=3");
+    assert_eq!(
+        requests[0].url,
+        "/repos/octokit-fixture-org/paginate-issues/issues?per_page=3&state=all&sort=updated&direction=asc"
+    );
+    let mut later = ctx.clone();
+    later.checkpoint = Some("2024-02-28T12:30:00Z".into());
+    let incremental = GitHub::start("issues", &later).unwrap();
+    assert!(incremental[0].url.ends_with("&since=2024-02-28T12%3A30%3A00Z"), "{}", incremental[0].url);
     assert!(requests[0].headers.iter().any(|h| h.name == "X-GitHub-Api-Version" && h.value == "2022-11-28"));
     assert!(GitHub::start("issues", &context(&[("owner", "o")])).unwrap_err().contains("repo"));
     assert!(GitHub::start("nope", &ctx).unwrap_err().contains("unknown endpoint"));

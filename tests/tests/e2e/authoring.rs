@@ -99,3 +99,28 @@ fn apiary_test_replays_octokit_recordings_and_the_hosts_own_exports() {
     assert_eq!(outcomes[0]["result"]["Ok"]["records"], 4);
     assert!(outcomes[0]["result"]["Ok"]["next"][0].as_str().unwrap().contains("page=2"));
 }
+
+#[test]
+fn the_github_issues_stream_resumes_from_its_checkpoint_with_since() {
+    let mock = MockProcess::start(&binary("apiary-mock"), &["--pages", "3"]).unwrap();
+    let scratch = Scratch::new();
+    let wasm = connector_wasm("github_connector");
+    let config = [("owner", "\"apiary-mock\""), ("repo", "\"generated\""), ("per_page", "10")];
+    let extra = "[buckets.core]\nrequests = 1000\nper-ms = 1000\nallow-raise = true\n";
+    let spec = PipelineSpec {
+        name: "inc",
+        connector: &wasm,
+        base_url: mock.base_url(),
+        streams: &["issues"],
+        config: &config,
+        extra,
+    };
+    let pipeline = scratch.write("inc.toml", spec.toml());
+    assert!(scratch.apiary(&["run", pipeline.to_str().unwrap()]).success);
+    assert!(scratch.apiary(&["run", pipeline.to_str().unwrap()]).success);
+    let raw: serde_json::Value =
+        serde_json::from_str(&scratch.apiary(&["raw", "list", "--run", "2", "--json"]).stdout).unwrap();
+    let first_url = raw[0]["request"]["url"].as_str().unwrap();
+    // The newest updated_at of the first run's 30 generated issues is 2024-02-28T12:30:00Z.
+    assert!(first_url.ends_with("&since=2024-02-28T12%3A30%3A00Z"), "{first_url}");
+}

@@ -97,14 +97,14 @@ fn a_stream_the_connector_does_not_have() {
         name: "p",
         connector: &wasm,
         base_url: "http://127.0.0.1:9",
-        streams: &["pulls"],
+        streams: &["commits"],
         config: &[],
         extra: "",
     };
     let pipeline = scratch.write("p.toml", spec.toml());
     assert_one_line_error(
         &scratch.apiary(&["run", pipeline.to_str().unwrap()]),
-        &["p.toml", "`pulls`", "issues, labels"],
+        &["p.toml", "`commits`", "issues, labels"],
     );
 }
 
