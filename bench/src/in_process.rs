@@ -143,8 +143,8 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     }
     let commit_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(PAGES);
     table.add(
-        "5. per-page fixed cost: fresh instance + call (empty page) | two commits",
-        format!("{call_us:.0} us | {commit_us:.0} us"),
+        "5. per-page fixed cost: fresh instance + call (empty page) / two commits",
+        format!("{call_us:.0} us / {commit_us:.0} us"),
         "-".into(),
         call_us / commit_us,
         "small next to the network",

@@ -1,8 +1,6 @@
 //! Incremental sync: remember the largest cursor value seen (e.g. `updated_at`) as the
 //! stream's checkpoint, and start the next sync from it (`since=`).
 
-use serde_json::Value;
-
 use crate::Record;
 
 /// The largest value of `field` among `records` and `previous`, as text. Works for ISO 8601
@@ -20,12 +18,9 @@ use crate::Record;
 pub fn max_cursor(records: &[Record], field: &str, previous: Option<&str>) -> Option<String> {
     let mut best = previous.map(str::to_string);
     for record in records {
-        let Ok(value) = serde_json::from_str::<Value>(&record.json) else { continue };
-        let text = match value.get(field) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => continue,
-        };
+        // Only the one field is decoded; the rest of the record is skipped, not built.
+        let Ok(raw) = serde_json::from_str::<&serde_json::value::RawValue>(&record.json) else { continue };
+        let Some(text) = crate::key_of(raw, &[field]) else { continue };
         if best.as_ref().is_none_or(|b| newer(&text, b)) {
             best = Some(text);
         }

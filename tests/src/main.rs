@@ -51,6 +51,9 @@ struct Args {
     /// Send Deprecation, Sunset and Link rel="deprecation" on paths containing this (repeatable).
     #[arg(long = "deprecate")]
     deprecated: Vec<String>,
+    /// Hold every response this many ms: a real API's round trip.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 }
 
 #[tokio::main]
@@ -77,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
             faults,
             limits: args.limits,
             deprecated: args.deprecated,
+            latency: std::time::Duration::from_millis(args.latency_ms),
         },
     )
     .await

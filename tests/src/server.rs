@@ -30,11 +30,20 @@ pub struct MockConfig {
     /// Responses to paths containing one of these carry `Deprecation`, `Sunset` and a
     /// `Link rel="deprecation"`.
     pub deprecated: Vec<String>,
+    /// Every response is held this long first: a real API's round trip.
+    pub latency: std::time::Duration,
 }
 
 impl Default for MockConfig {
     fn default() -> Self {
-        MockConfig { fixtures: None, pages: 20, faults: Faults::default(), limits: Vec::new(), deprecated: Vec::new() }
+        MockConfig {
+            fixtures: None,
+            pages: 20,
+            faults: Faults::default(),
+            limits: Vec::new(),
+            deprecated: Vec::new(),
+            latency: std::time::Duration::ZERO,
+        }
     }
 }
 
@@ -88,6 +97,9 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> R
     }
     let key = format!("{method} {path_and_query}");
     let hit = count_request(&state, &key);
+    if !state.config.latency.is_zero() {
+        tokio::time::sleep(state.config.latency).await;
+    }
     if request.headers().contains_key("authorization") || query.split('&').any(|kv| kv.starts_with("api_key=")) {
         state.stats.lock().expect("stats lock").authorized += 1;
     }
