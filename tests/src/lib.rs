@@ -14,6 +14,7 @@
 //! connection resets, slow responses, truncated bodies) and enforced per-endpoint rate limits
 //! ([`EndpointLimit`], violations counted) are switched on in [`MockConfig`] or by flags.
 
+mod apis;
 mod faults;
 mod generated;
 pub mod harness;

@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
+use crate::apis;
 use crate::faults::{Fault, Faults};
 use crate::generated;
 use crate::limits::{EndpointLimit, Enforced, LimitStats};
@@ -58,8 +59,19 @@ pub struct Stats {
     pub faults: u64,
     /// Requests that carried credentials (an `Authorization` header or an `api_key` parameter).
     pub authorized: u64,
+    /// Distinct `Idempotency-Key` values received on POSTs.
+    pub idempotency_keys: std::collections::BTreeSet<String>,
     /// Each enforced limit's counts, by its path part.
     pub limits: BTreeMap<String, LimitStats>,
+}
+
+/// The parts of a request that decide its response.
+struct RequestInfo {
+    method: Method,
+    path: String,
+    query: String,
+    path_and_query: String,
+    idempotency_key: Option<String>,
 }
 
 struct AppState {
@@ -120,7 +132,17 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> R
         Some(Fault::Slow) => tokio::time::sleep(std::time::Duration::from_millis(state.config.faults.slow_ms)).await,
         _ => {}
     }
-    let mut response = respond(&state, &method, &path, &path_and_query, &query);
+    if let Some(key) = request.headers().get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        state.stats.lock().expect("stats lock").idempotency_keys.insert(key.to_string());
+    }
+    let info = RequestInfo {
+        method: method.clone(),
+        path: path.clone(),
+        query: query.clone(),
+        path_and_query: path_and_query.clone(),
+        idempotency_key: request.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string),
+    };
+    let mut response = respond(&state, &info);
     if state.config.deprecated.iter().any(|part| path.contains(part.as_str())) {
         announce_deprecation(&mut response);
     }
@@ -150,12 +172,34 @@ fn count_request(state: &AppState, key: &str) -> u64 {
 }
 
 /// The response without faults: generated collections, then recordings, then 404.
-fn respond(state: &AppState, method: &Method, path: &str, path_and_query: &str, query: &str) -> Response {
+fn respond(state: &AppState, request: &RequestInfo) -> Response {
+    let (method, path, query, pages) =
+        (&request.method, request.path.as_str(), request.query.as_str(), state.config.pages);
     if method == Method::GET {
         if let Some(kind) = generated_kind(path) {
             return generated_page(state, kind, path, query);
         }
+        match path {
+            "/v1/charges" => return json_response(StatusCode::OK, apis::stripe_charges(query, pages).into_bytes()),
+            "/api/products" => {
+                return json_response(StatusCode::OK, apis::shop_page("products", query, pages).into_bytes());
+            }
+            "/api/orders" => {
+                return json_response(StatusCode::OK, apis::shop_page("orders", query, pages).into_bytes());
+            }
+            _ => {}
+        }
     }
+    if method == Method::POST && path == "/v1/reporting/report_runs" {
+        let Some(key) = &request.idempotency_key else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                br#"{"error":{"message":"Idempotency-Key required"}}"#.to_vec(),
+            );
+        };
+        return json_response(StatusCode::OK, apis::stripe_report_run(key).into_bytes());
+    }
+    let path_and_query = request.path_and_query.as_str();
     match state.recordings.find(method.as_str(), path_and_query) {
         Some(recorded) => {
             let mut response = Response::new(Body::from(recorded.body.clone()));

@@ -3,6 +3,7 @@
 
 mod authoring;
 mod bad_input;
+mod connectors;
 mod dlq;
 mod fetching;
 mod resume;
