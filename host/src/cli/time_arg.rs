@@ -43,8 +43,8 @@ mod tests {
     #[test]
     fn reads_dates_datetimes_and_epoch_ms() {
         assert_eq!(parse_time("1970-01-02").unwrap(), 86_400_000);
-        assert_eq!(parse_time("2026-11-28").unwrap(), 1_796_256_000_000);
-        assert_eq!(parse_time("2026-11-28T01:00:00Z").unwrap(), 1_796_259_600_000);
+        assert_eq!(parse_time("2026-11-28").unwrap(), 1_795_824_000_000);
+        assert_eq!(parse_time("2026-11-28T01:00:00Z").unwrap(), 1_795_827_600_000);
         assert_eq!(parse_time("1700000000000").unwrap(), 1_700_000_000_000);
         assert!(parse_time("last week").is_err());
         assert!(parse_time("2026-13-01").is_err());
