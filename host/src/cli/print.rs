@@ -165,7 +165,7 @@ pub fn dead_letter(l: &DeadLetter) {
     println!("  pipeline   {}  stream {}  run {}", l.pipeline, l.stream, l.run);
     println!("  error      {}", l.error);
     println!("  attempts   {}", l.attempts);
-    println!("  seen       first {} ms, last {} ms (since the epoch)", l.first_seen_ms, l.last_seen_ms);
+    println!("  seen       first {}, last {}", when(l.first_seen_ms), when(l.last_seen_ms));
     println!(
         "  connector  {} {} (API {}, {})",
         l.connector.name, l.connector.version, l.connector.api_version, l.connector.digest
@@ -227,6 +227,11 @@ pub fn outcome(o: &RunOutcome) -> String {
         RunOutcome::Succeeded => "succeeded".into(),
         RunOutcome::Failed(e) => format!("failed: {e}"),
     }
+}
+
+/// A time in ms since the epoch, for people: `Sat, 28 Nov 2026 08:11:25 GMT`.
+pub fn when(ms: u64) -> String {
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
 }
 
 /// A byte count for people: 1.2 MB.

@@ -183,8 +183,11 @@ pub fn raw(home: &Home, command: RawCommand, json: bool) -> anyhow::Result<ExitC
                     println!("  {}: {}", h.name, h.value);
                 }
                 println!(
-                    "HTTP {}  ({} ms, attempt {}, fetched at {} ms)",
-                    m.status, m.duration_ms, m.attempt, m.fetched_at_ms
+                    "HTTP {}  ({} ms, attempt {}, fetched {})",
+                    m.status,
+                    m.duration_ms,
+                    m.attempt,
+                    print::when(m.fetched_at_ms)
                 );
                 for h in &m.headers {
                     println!("  {}: {}", h.name, h.value);
@@ -229,7 +232,7 @@ fn print_impact(i: &Impact) {
         println!("API version {} is used by {} pipeline(s):", i.api_version, i.pipelines.len());
         println!(
             "  {:<20} {:<24} {:>5} {:<18} {:>8} {:>6}  {}",
-            "pipeline", "connector", "runs", "last run", "raw", "dead", "first .. last fetched (ms)"
+            "pipeline", "connector", "runs", "last run", "raw", "dead", "first .. last fetched"
         );
         for p in &i.pipelines {
             let last = p
@@ -245,8 +248,8 @@ fn print_impact(i: &Impact) {
                 last,
                 p.raw_exchanges,
                 p.open_dead_letters,
-                p.first_seen_ms.map_or("-".into(), |t| t.to_string()),
-                p.last_seen_ms.map_or("-".into(), |t| t.to_string())
+                p.first_seen_ms.map_or("-".into(), print::when),
+                p.last_seen_ms.map_or("-".into(), print::when)
             );
         }
     }

@@ -55,7 +55,7 @@ impl Shared {
         if self.deprecations.lock().expect("deprecations lock").insert(endpoint.to_string(), notice.clone()).is_some() {
             return Ok(());
         }
-        tracing::warn!(endpoint, "the API deprecates this endpoint: {}", notice.describe());
+        tracing::info!(endpoint, "the API deprecates this endpoint: {}", notice.describe());
         let (store, context, endpoint) = (self.store.clone(), self.context.clone(), endpoint.to_string());
         self.blocking(move || store.record_deprecation(&context, &endpoint, &notice)).await??;
         Ok(())
