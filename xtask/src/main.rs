@@ -96,7 +96,37 @@ fn build_binaries() -> Result<()> {
 fn test() -> Result<()> {
     build_connectors()?;
     build_binaries()?;
-    cargo(&["test", "--workspace"])
+    let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--workspace"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some((p, f)) = test_counts(&line) {
+            passed += p;
+            failed += f;
+        }
+    }
+    let status = child.wait()?;
+    // One closing line for the whole workspace (each crate's own `test result:` line comes before).
+    println!("\ntests: {passed} passed, {failed} failed");
+    if !status.success() {
+        bail!("cargo test failed");
+    }
+    Ok(())
+}
+
+/// (passed, failed) from a `test result: ok. 3 passed; 0 failed; ...` line.
+fn test_counts(line: &str) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix("test result: ")?;
+    let number_before = |word: &str| -> Option<u64> {
+        let end = rest.find(word)?;
+        rest[..end].trim_end().rsplit([' ', '.', ';']).next()?.parse().ok()
+    };
+    Some((number_before(" passed")?, number_before(" failed")?))
 }
 
 /// Build everything in release and run the benchmark (it is not a test: it prints figures).
