@@ -117,7 +117,7 @@ pub struct PipelineSpec<'a> {
     pub connector: &'a Path,
     /// The base URL (the mock's).
     pub base_url: &'a str,
-    /// Streams to sync.
+    /// Streams to sync; every endpoint when empty.
     pub streams: &'a [&'a str],
     /// `[config]` entries, as TOML values.
     pub config: &'a [(&'a str, &'a str)],
@@ -130,11 +130,11 @@ impl PipelineSpec<'_> {
     pub fn toml(&self) -> String {
         let streams: Vec<String> = self.streams.iter().map(|s| format!("{s:?}")).collect();
         let mut text = format!(
-            "name = {:?}\nconnector = {:?}\nbase-url = {:?}\nstreams = [{}]\n\n[config]\n",
+            "name = {:?}\nconnector = {:?}\nbase-url = {:?}\n{}\n[config]\n",
             self.name,
             self.connector.display().to_string(),
             self.base_url,
-            streams.join(", ")
+            if streams.is_empty() { String::new() } else { format!("streams = [{}]\n", streams.join(", ")) }
         );
         for (k, v) in self.config {
             text.push_str(&format!("{k} = {v}\n"));

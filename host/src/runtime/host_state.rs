@@ -16,12 +16,18 @@ pub struct HostState {
     pub(super) limits: StoreLimits,
     connector: String,
     stderr: MemoryOutputPipe,
+    stderr_bytes: usize,
 }
+
+/// What a guest may write to stdout/stderr in one call before a write fails (and traps it).
+const PIPE_CAPACITY: usize = 1 << 20;
 
 impl HostState {
     /// A fresh state for one call into the connector named `connector`.
     pub fn new(connector: &str, limits: &CallLimits) -> HostState {
-        let stderr = MemoryOutputPipe::new(limits.stderr_bytes);
+        // The pipe traps a guest that writes past its capacity, so it is generous; only the
+        // first `stderr_bytes` are kept for the log.
+        let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
         // Deliberately empty: no preopens, no env, no args, no network, no inherited stdio.
         let wasi = WasiCtxBuilder::new().stdout(stderr.clone()).stderr(stderr.clone()).build();
         HostState {
@@ -34,13 +40,15 @@ impl HostState {
                 .build(),
             connector: connector.to_string(),
             stderr,
+            stderr_bytes: limits.stderr_bytes,
         }
     }
 
     /// What the guest wrote to stdout/stderr during this call (a panic message, say), on one
     /// line, without Rust's hint about backtraces.
     pub fn guest_output(&self) -> String {
-        let text = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
+        let contents = self.stderr.contents();
+        let text = String::from_utf8_lossy(&contents[..contents.len().min(self.stderr_bytes)]).into_owned();
         let lines: Vec<&str> = text
             .lines()
             .map(str::trim)

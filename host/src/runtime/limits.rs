@@ -12,7 +12,8 @@ pub struct CallLimits {
     pub time: Duration,
     /// Linear memory one instance may grow to.
     pub memory_bytes: usize,
-    /// Bytes of guest stdout/stderr kept per call.
+    /// Bytes of guest stdout/stderr kept per call for the log (a guest may write up to 1 MiB;
+    /// past that its writes fail).
     pub stderr_bytes: usize,
     /// Records one page may produce.
     pub max_records: usize,

@@ -18,6 +18,7 @@ const STREAMS: &[&str] = &[
     "read_file",
     "read_env",
     "stderr",
+    "chatty",
     "bad_utf8",
     "bad_json",
 ];
@@ -81,6 +82,7 @@ fn misbehave(stream: &str, page: &mut Page) -> Result<(), ParseError> {
             return Err(ParseError::Fatal(format!("tried to read /etc/passwd: {:?}", read.map(|t| t.len()))));
         }
         "stderr" => eprintln!("rogue connector says hello on stderr"),
+        "chatty" => eprint!("{}", "blah ".repeat(40_000)),
         "read_env" => {
             let home = std::env::var("HOME");
             let all = std::env::vars().count();
