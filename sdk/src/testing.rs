@@ -110,3 +110,48 @@ pub fn replay<C: crate::Connector>(
 ) -> Vec<Result<crate::Page, crate::ParseError>> {
     recorded.iter().map(|r| C::parse(&r.to_exchange(endpoint))).collect()
 }
+
+/// Read an exchange exported with `apiary raw show ID --json`: traffic the host recorded in a
+/// real sync, replayed natively exactly as it was fetched (`body_text` is the body byte for
+/// byte).
+pub fn load_export(path: impl AsRef<std::path::Path>) -> Result<Exchange, String> {
+    let path = path.as_ref();
+    let bad = |what: &str| format!("{}: not an `apiary raw show --json` export ({what})", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let export: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+    let meta = export.get("meta").ok_or_else(|| bad("no `meta`"))?;
+    let request = meta.get("request").ok_or_else(|| bad("no `meta.request`"))?;
+    let text_of = |v: &Value, field: &str| v.get(field).and_then(Value::as_str).map(str::to_string);
+    let headers_of = |v: Option<&Value>| -> Vec<Header> {
+        v.and_then(Value::as_array)
+            .map(|hs| {
+                hs.iter()
+                    .filter_map(|h| Some(Header { name: text_of(h, "name")?, value: text_of(h, "value")? }))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let method = match request.get("method").and_then(Value::as_str).unwrap_or("get").to_ascii_lowercase().as_str() {
+        "post" => Method::Post,
+        "put" => Method::Put,
+        "patch" => Method::Patch,
+        "delete" => Method::Delete,
+        "head" => Method::Head,
+        _ => Method::Get,
+    };
+    Ok(Exchange {
+        request: Request {
+            endpoint: text_of(request, "endpoint").ok_or_else(|| bad("no `meta.request.endpoint`"))?,
+            method,
+            url: text_of(request, "url").ok_or_else(|| bad("no `meta.request.url`"))?,
+            headers: headers_of(request.get("headers")),
+            body: None,
+        },
+        response: Response {
+            status: meta.get("status").and_then(Value::as_u64).ok_or_else(|| bad("no `meta.status`"))? as u16,
+            headers: headers_of(meta.get("headers")),
+            body: text_of(&export, "body_text").ok_or_else(|| bad("no `body_text`"))?.into_bytes(),
+        },
+        fetched_at_ms: meta.get("fetched_at_ms").and_then(Value::as_u64).unwrap_or(0),
+    })
+}

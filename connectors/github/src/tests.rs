@@ -97,3 +97,14 @@ fn the_manifest_declares_the_core_bucket_and_api_version() {
 fn the_manifest_is_sound() {
     apiary_sdk::testing::assert_manifest_sound::<GitHub>();
 }
+
+#[test]
+fn replays_an_exchange_the_host_recorded_and_exported() {
+    // `apiary raw show 1 --json` from a demo sync against the mock API.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/export-issues-page1.json");
+    let exchange = apiary_sdk::testing::load_export(path).unwrap();
+    assert_eq!(exchange.stream(), "issues");
+    let page = GitHub::parse(&exchange).unwrap();
+    assert_eq!(page.records.len(), 3);
+    assert!(page.next[0].url.ends_with("/repositories/1000/issues?per_page=3&page=2"), "{}", page.next[0].url);
+}
