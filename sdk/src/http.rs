@@ -6,6 +6,12 @@ use crate::{Exchange, Header, Method, Request, Response};
 impl Request {
     /// A `GET` request for `endpoint`'s stream. `url` is absolute, or starts with `/` to be
     /// resolved against the pipeline's base URL by the host.
+    ///
+    /// ```
+    /// let request = apiary_sdk::Request::get("issues", "/repos/o/r/issues?per_page=100")
+    ///     .with_header("Accept", "application/vnd.github+json");
+    /// assert_eq!(request.headers[0].value, "application/vnd.github+json");
+    /// ```
     pub fn get(endpoint: &str, url: impl Into<String>) -> Request {
         Request {
             endpoint: endpoint.to_string(),
@@ -66,6 +72,11 @@ pub fn link_next(exchange: &Exchange) -> Option<&str> {
 }
 
 /// The URL of the link with relation `rel` in a `Link` header value, if there is one.
+///
+/// ```
+/// let link = r#"<https://x.example/p2>; rel="next", <https://x.example/p9>; rel="last""#;
+/// assert_eq!(apiary_sdk::link_relation(link, "last"), Some("https://x.example/p9"));
+/// ```
 pub fn link_relation<'a>(link_header: &'a str, rel: &str) -> Option<&'a str> {
     let mut rest = link_header;
     loop {

@@ -17,6 +17,10 @@ pub fn debug(message: &str) {
 }
 
 /// Write an informational message to the host's log.
+///
+/// ```
+/// apiary_sdk::log::info("skipping 3 archived projects");
+/// ```
 pub fn info(message: &str) {
     log(Level::Info, message);
 }

@@ -7,6 +7,15 @@ pub const DEFAULT_RETRY_STATUSES: [u16; 7] = [408, 425, 429, 500, 502, 503, 504]
 
 /// A manifest with no endpoints, no buckets, no auth and the default retry policy (5 attempts,
 /// 2 s base, doubling, capped at 60 s). Add endpoints and buckets to it.
+///
+/// ```
+/// use apiary_sdk::{Bucket, Endpoint};
+/// let mut m = apiary_sdk::manifest("shop", "1.0.0", "v2", "https://shop.example.com");
+/// m.buckets.push(Bucket::new("api", 20, 1_000, 2));
+/// m.endpoints.push(Endpoint::get("orders", "/api/orders").bucket("api").primary_key(&["order_id"]).max_in_flight(2));
+/// assert!(apiary_sdk::check_manifest(&m).is_empty());
+/// assert_eq!(m.retry.max_attempts, 5);
+/// ```
 pub fn manifest(name: &str, version: &str, api_version: &str, base_url: &str) -> Manifest {
     Manifest {
         name: name.to_string(),
@@ -94,6 +103,12 @@ impl Default for crate::Page {
 
 impl crate::SyncContext {
     /// The pipeline's `[config]` value `name`, if set.
+    ///
+    /// ```
+    /// let ctx = apiary_sdk::SyncContext { config: vec![("owner".into(), "octo".into())], checkpoint: None, now_ms: 0 };
+    /// assert_eq!(ctx.config("owner"), Some("octo"));
+    /// assert_eq!(ctx.config("repo"), None);
+    /// ```
     pub fn config(&self, name: &str) -> Option<&str> {
         self.config.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -102,6 +117,13 @@ impl crate::SyncContext {
 /// The common mistakes in a manifest, one sentence each; empty when it is sound. Call it from a
 /// unit test (see [`crate::testing::assert_manifest_sound`]) so they fail `cargo test`, not a
 /// sync.
+///
+/// ```
+/// let mut m = apiary_sdk::manifest("shop", "1.0.0", "v2", "https://shop.example.com");
+/// m.endpoints.push(apiary_sdk::Endpoint::get("orders", "/api/orders").bucket("nope"));
+/// let problems = apiary_sdk::check_manifest(&m);
+/// assert_eq!(problems, ["endpoint `orders` draws from bucket `nope`, which the manifest does not declare"]);
+/// ```
 pub fn check_manifest(m: &Manifest) -> Vec<String> {
     let mut problems = Vec::new();
     let mut problem = |text: String| problems.push(text);

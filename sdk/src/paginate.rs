@@ -14,6 +14,17 @@ use serde_json::Value;
 use crate::{Exchange, Record, Request};
 
 /// The request for the `Link: rel="next"` URL, exactly as given, unless the page was empty.
+///
+/// ```
+/// use apiary_sdk::{Exchange, Header, Request, Response};
+/// let x = Exchange {
+///     request: Request::get("issues", "/issues"),
+///     response: Response { status: 200, headers: vec![Header { name: "link".into(), value: r#"<https://api.example.com/issues?page=2>; rel="next""#.into() }], body: br#"[{"id":1}]"#.to_vec() },
+///     fetched_at_ms: 0,
+/// };
+/// let records = apiary_sdk::json_array_records(&x, "issues", &["id"]).unwrap();
+/// assert_eq!(apiary_sdk::paginate::next_from_link(&x, &records).unwrap().url, "https://api.example.com/issues?page=2");
+/// ```
 pub fn next_from_link(exchange: &Exchange, records: &[Record]) -> Option<Request> {
     if records.is_empty() {
         return None;
@@ -53,6 +64,17 @@ pub fn next_after_last_id(
 
 /// A next URL or token in the body at `pointer` (a JSON pointer such as `/paging/next`): a
 /// value starting with `http` or `/` is requested as is, anything else is sent as `param`.
+///
+/// ```
+/// # use apiary_sdk::{Exchange, Request, Response};
+/// # fn exchange(url: &str, body: &str) -> Exchange {
+/// #     Exchange { request: Request::get("items", url), response: Response { status: 200, headers: vec![], body: body.as_bytes().to_vec() }, fetched_at_ms: 0 }
+/// # }
+/// let x = exchange("/messages", r#"{"messages":[{"id":1}],"meta":{"next_cursor":"dXNlcjo"}}"#);
+/// let records = apiary_sdk::json_field_records(&x, "messages", "messages", &["id"]).unwrap();
+/// let next = apiary_sdk::paginate::next_from_body_field(&x, &records, "/meta/next_cursor", "cursor").unwrap();
+/// assert_eq!(next.url, "/messages?cursor=dXNlcjo");
+/// ```
 pub fn next_from_body_field(exchange: &Exchange, records: &[Record], pointer: &str, param: &str) -> Option<Request> {
     if records.is_empty() {
         return None;
@@ -72,6 +94,17 @@ pub fn next_from_body_field(exchange: &Exchange, records: &[Record], pointer: &s
 
 /// Offset/limit: the same request with `offset` advanced by the records received; none when
 /// fewer than `limit` came back.
+///
+/// ```
+/// # use apiary_sdk::{Exchange, Request, Response};
+/// # fn exchange(url: &str, body: &str) -> Exchange {
+/// #     Exchange { request: Request::get("items", url), response: Response { status: 200, headers: vec![], body: body.as_bytes().to_vec() }, fetched_at_ms: 0 }
+/// # }
+/// let x = exchange("/api/orders?offset=0&limit=2", r#"{"orders":[{"id":1},{"id":2}]}"#);
+/// let records = apiary_sdk::json_field_records(&x, "orders", "orders", &["id"]).unwrap();
+/// let next = apiary_sdk::paginate::next_offset(&x, &records, "offset", 2).unwrap();
+/// assert_eq!(next.url, "/api/orders?limit=2&offset=2");
+/// ```
 pub fn next_offset(exchange: &Exchange, records: &[Record], offset_param: &str, limit: usize) -> Option<Request> {
     if records.is_empty() || records.len() < limit {
         return None;
@@ -82,6 +115,17 @@ pub fn next_offset(exchange: &Exchange, records: &[Record], offset_param: &str, 
 }
 
 /// Page numbers: the same request with `page` + 1 (pages start at 1), until an empty page.
+///
+/// ```
+/// # use apiary_sdk::{Exchange, Request, Response};
+/// # fn exchange(url: &str, body: &str) -> Exchange {
+/// #     Exchange { request: Request::get("items", url), response: Response { status: 200, headers: vec![], body: body.as_bytes().to_vec() }, fetched_at_ms: 0 }
+/// # }
+/// let x = exchange("/items?page=1", r#"[{"id":1}]"#);
+/// let records = apiary_sdk::json_array_records(&x, "items", &["id"]).unwrap();
+/// assert_eq!(apiary_sdk::paginate::next_page_number(&x, &records, "page").unwrap().url, "/items?page=2");
+/// assert!(apiary_sdk::paginate::next_page_number(&x, &[], "page").is_none(), "an empty page ends it");
+/// ```
 pub fn next_page_number(exchange: &Exchange, records: &[Record], page_param: &str) -> Option<Request> {
     if records.is_empty() {
         return None;
@@ -91,12 +135,22 @@ pub fn next_page_number(exchange: &Exchange, records: &[Record], page_param: &st
 }
 
 /// The value of query parameter `name` in `url`, if present.
+///
+/// ```
+/// assert_eq!(apiary_sdk::paginate::query_param("/x?limit=10&offset=20", "offset"), Some("20"));
+/// ```
 pub fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
     let query = url.split_once('?')?.1;
     query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
 }
 
 /// `url` with query parameter `name` set to `value` (replaced if present, appended if not).
+///
+/// ```
+/// use apiary_sdk::paginate::with_param;
+/// assert_eq!(with_param("/x?limit=10&offset=20", "offset", "30"), "/x?limit=10&offset=30");
+/// assert_eq!(with_param("/x", "q", "a b"), "/x?q=a+b");
+/// ```
 pub fn with_param(url: &str, name: &str, value: &str) -> String {
     let encoded = crate::query_escape(value);
     let (path, query) = url.split_once('?').unwrap_or((url, ""));

@@ -13,6 +13,17 @@ use crate::{Exchange, ParseError, Record, Reject};
 
 /// Every element of the JSON array in the response body, as a record of `stream`, keyed by
 /// the `primary_key` fields. A body that is not a JSON array is [`ParseError::Malformed`].
+///
+/// ```
+/// # use apiary_sdk::{Exchange, Request, Response};
+/// # fn exchange(url: &str, body: &str) -> Exchange {
+/// #     Exchange { request: Request::get("items", url), response: Response { status: 200, headers: vec![], body: body.as_bytes().to_vec() }, fetched_at_ms: 0 }
+/// # }
+/// let x = exchange("/items", r#"[{"id":7,"amount":12345678901234567.891}]"#);
+/// let records = apiary_sdk::json_array_records(&x, "items", &["id"]).unwrap();
+/// assert_eq!(records[0].json, r#"{"id":7,"amount":12345678901234567.891}"#, "every digit kept");
+/// assert_eq!(records[0].key.as_deref(), Some("7"));
+/// ```
 pub fn json_array_records(exchange: &Exchange, stream: &str, primary_key: &[&str]) -> Result<Vec<Record>, ParseError> {
     let elements: Vec<&RawValue> = serde_json::from_slice(&exchange.response.body)
         .map_err(|e| ParseError::Malformed(format!("response body is not a JSON array: {e}")))?;
@@ -35,8 +46,53 @@ pub fn json_field_records(
     Ok(records_of(elements, stream, primary_key))
 }
 
+impl Record {
+    /// A record built from a Rust value, for APIs whose records need reshaping. Passing the
+    /// response's own JSON through with [`json_array_records`] keeps numbers exact; this
+    /// re-encodes.
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct Order { id: u64, total_cents: i64 }
+    /// let r = apiary_sdk::Record::from_serialize("orders", Some("9".into()), &Order { id: 9, total_cents: 1250 }).unwrap();
+    /// assert_eq!(r.json, r#"{"id":9,"total_cents":1250}"#);
+    /// ```
+    pub fn from_serialize<T: serde::Serialize>(
+        stream: &str,
+        key: Option<String>,
+        value: &T,
+    ) -> Result<Record, ParseError> {
+        let json =
+            serde_json::to_string(value).map_err(|e| ParseError::Fatal(format!("record does not encode: {e}")))?;
+        Ok(Record { stream: stream.to_string(), key, json })
+    }
+}
+
+impl Reject {
+    /// Reject one record with a reason; it becomes a dead letter holding `payload`.
+    ///
+    /// ```
+    /// let reject = apiary_sdk::Reject::new("amount is not a number", r#"{"id":3,"amount":"n/a"}"#);
+    /// assert_eq!(reject.reason, "amount is not a number");
+    /// ```
+    pub fn new(reason: impl Into<String>, payload: impl Into<String>) -> Reject {
+        Reject { reason: reason.into(), payload: payload.into() }
+    }
+}
+
 /// Split off the records that lack their primary key: they become [`Reject`]s (dead letters
 /// holding the record), never silently dropped nor written without a key.
+///
+/// ```
+/// # use apiary_sdk::{Exchange, Request, Response};
+/// # fn exchange(url: &str, body: &str) -> Exchange {
+/// #     Exchange { request: Request::get("items", url), response: Response { status: 200, headers: vec![], body: body.as_bytes().to_vec() }, fetched_at_ms: 0 }
+/// # }
+/// let x = exchange("/items", r#"[{"id":1},{"name":"no id"}]"#);
+/// let records = apiary_sdk::json_array_records(&x, "items", &["id"]).unwrap();
+/// let (kept, rejected) = apiary_sdk::reject_missing_keys(records, &["id"]);
+/// assert_eq!((kept.len(), rejected[0].payload.as_str()), (1, r#"{"name":"no id"}"#));
+/// ```
 pub fn reject_missing_keys(records: Vec<Record>, primary_key: &[&str]) -> (Vec<Record>, Vec<Reject>) {
     let (keyed, unkeyed): (Vec<Record>, Vec<Record>) = records.into_iter().partition(|r| r.key.is_some());
     let reason = format!("record has no primary key ({})", primary_key.join(", "));
@@ -54,6 +110,11 @@ fn records_of(elements: Vec<&RawValue>, stream: &str, primary_key: &[&str]) -> V
 
 /// The primary key of a JSON object: the values of `fields`, strings unquoted, joined by `/`.
 /// `None` when `fields` is empty, the value is not an object, or a field is missing.
+///
+/// ```
+/// let raw: &serde_json::value::RawValue = serde_json::from_str(r#"{"org":"acme","n":7,"x":[1,2]}"#).unwrap();
+/// assert_eq!(apiary_sdk::key_of(raw, &["org", "n"]).as_deref(), Some("acme/7"));
+/// ```
 pub fn key_of(record: &RawValue, fields: &[&str]) -> Option<String> {
     if fields.is_empty() {
         return None;
