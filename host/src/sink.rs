@@ -131,11 +131,6 @@ impl JsonlSink {
         Ok(())
     }
 
-    /// Every file written to, by stream.
-    pub fn written(&self) -> Vec<(String, PathBuf)> {
-        self.files.iter().map(|(s, f)| (s.clone(), f.path.clone())).collect()
-    }
-
     fn file(&mut self, stream: &str) -> Result<&mut StreamFile, SinkError> {
         if !self.files.contains_key(stream) {
             let path = self.path_of(stream);

@@ -50,14 +50,7 @@ impl RecordedExchange {
 
     /// The recorded method as the contract's [`Method`]; unknown methods read as `GET`.
     pub fn http_method(&self) -> Method {
-        match self.method.to_ascii_lowercase().as_str() {
-            "post" => Method::Post,
-            "put" => Method::Put,
-            "patch" => Method::Patch,
-            "delete" => Method::Delete,
-            "head" => Method::Head,
-            _ => Method::Get,
-        }
+        method_named(&self.method)
     }
 
     /// This recording as the [`Exchange`] the host would hand to `parse` for `endpoint`.
@@ -74,6 +67,18 @@ impl RecordedExchange {
             response: Response { status: self.status, headers: self.response_headers(), body: self.body_bytes() },
             fetched_at_ms: 0,
         }
+    }
+}
+
+/// A method by name, any case (`get`, `Post`, ...); unknown names read as `GET`.
+fn method_named(name: &str) -> Method {
+    match name.to_ascii_lowercase().as_str() {
+        "post" => Method::Post,
+        "put" => Method::Put,
+        "patch" => Method::Patch,
+        "delete" => Method::Delete,
+        "head" => Method::Head,
+        _ => Method::Get,
     }
 }
 
@@ -131,14 +136,7 @@ pub fn load_export(path: impl AsRef<std::path::Path>) -> Result<Exchange, String
             })
             .unwrap_or_default()
     };
-    let method = match request.get("method").and_then(Value::as_str).unwrap_or("get").to_ascii_lowercase().as_str() {
-        "post" => Method::Post,
-        "put" => Method::Put,
-        "patch" => Method::Patch,
-        "delete" => Method::Delete,
-        "head" => Method::Head,
-        _ => Method::Get,
-    };
+    let method = method_named(request.get("method").and_then(Value::as_str).unwrap_or("get"));
     Ok(Exchange {
         request: Request {
             endpoint: text_of(request, "endpoint").ok_or_else(|| bad("no `meta.request.endpoint`"))?,

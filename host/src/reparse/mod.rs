@@ -141,11 +141,12 @@ pub fn reparse(
     let open: Vec<DeadLetter> = store.dead_letters(|l| {
         l.pipeline == pipeline.name && l.resolved_by.is_none() && matches!(l.stage, Stage::Parse | Stage::Record)
     })?;
+    let keys = primary_keys(&new);
     let mut tally = Tally::default();
     for batch in exchanges.chunks(64 * threads) {
         let parsed = parse_batch(&store, batch, &new, old.as_ref(), threads)?;
         for p in parsed {
-            tally.absorb(p, &mut sink, &open, &primary_keys(&new))?;
+            tally.absorb(p, &mut sink, &open, &keys)?;
             observer.on_progress(tally.pages, exchanges.len() as u64, tally.bytes, tally.records);
         }
     }

@@ -16,11 +16,6 @@ impl ComponentDigest {
     pub fn of(bytes: &[u8]) -> ComponentDigest {
         ComponentDigest(hex::encode(Sha256::digest(bytes)))
     }
-
-    /// The first 12 hex digits, enough to tell components apart in a table.
-    pub fn short(&self) -> &str {
-        &self.0[..self.0.len().min(12)]
-    }
 }
 
 impl std::fmt::Display for ComponentDigest {
