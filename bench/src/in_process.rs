@@ -6,9 +6,12 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use apiary_host::config::Pipeline;
 use apiary_host::home::Home;
+use apiary_host::model::{Exchange, Header, Response};
+use apiary_host::policy::ConnectorLimits;
+use apiary_host::progress::Quiet;
 use apiary_host::reparse::{self, ReparseOptions};
-use apiary_host::runtime::{CallLimits, Exchange, LoadedConnector, Response, Runtime};
-use apiary_host::store::{Completion, NewExchange, RunContext, RunKind, Store, SyncState};
+use apiary_host::runtime::{CompileCache, LoadedConnector, Runtime};
+use apiary_host::store::{Completion, Counts, NewExchange, RunContext, RunKind, Store, SyncState};
 use apiary_sdk::Connector;
 
 use crate::Paths;
@@ -35,7 +38,7 @@ fn stored_exchanges(n: usize) -> Result<Vec<Exchange>> {
 
 /// The same exchange in the SDK's types, for the natively compiled parser.
 fn sdk_exchange(x: &Exchange) -> apiary_sdk::Exchange {
-    let headers = |hs: &[apiary_host::runtime::Header]| {
+    let headers = |hs: &[Header]| {
         hs.iter().map(|h| apiary_sdk::Header { name: h.name.clone(), value: h.value.clone() }).collect()
     };
     apiary_sdk::Exchange {
@@ -61,7 +64,7 @@ pub async fn parse_cost(paths: &Paths, table: &mut Table) -> Result<()> {
     }
     let native = per_second(bytes as f64 / 1e6, started.elapsed().as_secs_f64());
     let runtime = Runtime::new()?;
-    let connector = LoadedConnector::load(&runtime, &paths.github_wasm, CallLimits::default())?;
+    let connector = LoadedConnector::load(&runtime, &paths.github_wasm, ConnectorLimits::default())?;
     let started = Instant::now();
     for x in &exchanges {
         std::hint::black_box(connector.parse(x)?.map_err(|e| anyhow::anyhow!("{e:?}"))?);
@@ -82,7 +85,7 @@ pub async fn reparse_scaling(paths: &Paths, table: &mut Table) -> Result<()> {
     let dir = home_dir()?;
     let pipeline = Pipeline::load(&dir.join("bench.toml"))?;
     let home = Home::new(dir.join("home"));
-    let runtime = Runtime::new()?.with_cache(home.cache());
+    let runtime = Runtime::new()?.with_cache(CompileCache::for_user(home.root())?);
     let mut rates = Vec::new();
     for threads in [1, 2] {
         let options = ReparseOptions {
@@ -92,8 +95,9 @@ pub async fn reparse_scaling(paths: &Paths, table: &mut Table) -> Result<()> {
             since_ms: None,
             out: Some(dir.join(format!("reparse-{threads}"))),
             threads,
+            force: false,
         };
-        let report = reparse::reparse(&pipeline, &home, &runtime, &options, &reparse::Quiet)?;
+        let report = reparse::reparse(&pipeline, &home, &runtime, &options, &Quiet)?;
         rates.push(per_second(report.bytes as f64 / 1e6, report.elapsed.as_secs_f64()));
     }
     table.add(
@@ -110,7 +114,7 @@ pub async fn reparse_scaling(paths: &Paths, table: &mut Table) -> Result<()> {
 ///    commits of a page. 6b. redb write throughput of raw exchanges.
 pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     let runtime = Runtime::new()?;
-    let connector = LoadedConnector::load(&runtime, &paths.github_wasm, CallLimits::default())?;
+    let connector = LoadedConnector::load(&runtime, &paths.github_wasm, ConnectorLimits::default())?;
     let mut empty = stored_exchanges(1)?.remove(0);
     empty.response = Response { status: 200, headers: vec![], body: b"[]".to_vec() };
     const CALLS: u32 = 2_000;
@@ -125,7 +129,7 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     let run = store.begin_run(RunKind::Sync, "bench", connector.identity(), &["issues".into()])?;
     let context = RunContext { run: run.id, pipeline: "bench".into(), connector: connector.identity().clone() };
     store.begin_sync("bench", &SyncState { run: run.id, ..SyncState::default() })?;
-    let entry = store.start_stream("bench", "issues", vec![empty.request.clone()])?.remove(0);
+    let entry = store.seed("bench", vec![("issues".into(), empty.request.clone(), None)])?.remove(0);
     const PAGES: u32 = 300;
     let started = Instant::now();
     for _ in 0..PAGES {
@@ -133,13 +137,18 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
             context: &context,
             exchange: &empty,
             attempt: 1,
+            hop: 0,
             duration_ms: 0,
-            entry: Some(entry.id),
+            to_parse: Some(entry.id),
+            counts: Counts::default(),
         })?;
-        store.complete(
-            &context,
-            Completion { entry: Some(entry.id), exchange: Some(meta.id), ..Completion::default() },
-        )?;
+        let done = Completion {
+            stream: "issues".into(),
+            entry: Some(entry.id),
+            exchange: Some(meta.id),
+            ..Completion::default()
+        };
+        store.complete(&context, done)?;
     }
     let commit_us = started.elapsed().as_secs_f64() * 1e6 / f64::from(PAGES);
     table.add(
@@ -154,7 +163,16 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     let raw_bytes: usize = big.iter().map(|x| x.response.body.len()).sum();
     let started = Instant::now();
     for x in &big {
-        store.put_exchange(NewExchange { context: &context, exchange: x, attempt: 1, duration_ms: 0, entry: None })?;
+        let new = NewExchange {
+            context: &context,
+            exchange: x,
+            attempt: 1,
+            hop: 0,
+            duration_ms: 0,
+            to_parse: None,
+            counts: Counts::default(),
+        };
+        store.put_exchange(new)?;
     }
     let mbps = per_second(raw_bytes as f64 / 1e6, started.elapsed().as_secs_f64());
     table.add(

@@ -1,5 +1,6 @@
-//! The apiary home folder: `apiary.redb`, `out/` and `cache/`. Default `./.apiary`, overridden
-//! by `--home` or `APIARY_HOME`.
+//! The apiary home folder: `apiary.redb` and `out/`. Default `./.apiary`, overridden by
+//! `--home` or `APIARY_HOME`. Compiled components are cached per user, not per home (see
+//! `runtime::CompileCache`).
 
 use std::path::{Path, PathBuf};
 
@@ -28,10 +29,5 @@ impl Home {
     /// Where a pipeline's records go.
     pub fn output(&self, pipeline: &str) -> PathBuf {
         self.root.join("out").join(pipeline)
-    }
-
-    /// Where compiled components are cached.
-    pub fn cache(&self) -> PathBuf {
-        self.root.join("cache")
     }
 }

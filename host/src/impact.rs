@@ -42,7 +42,7 @@ pub struct Impact {
 /// Find the pipelines, exchanges and dead letters of `api_version` (of one connector if named).
 pub fn impact(store: &Store, api_version: &str, connector: Option<&str>) -> Result<Impact, StoreError> {
     let matches =
-        |c: &crate::runtime::ConnectorIdentity| c.api_version == api_version && connector.is_none_or(|n| n == c.name);
+        |c: &crate::model::ConnectorIdentity| c.api_version == api_version && connector.is_none_or(|n| n == c.name);
     let mut by_pipeline: BTreeMap<String, PipelineImpact> = BTreeMap::new();
     for run in store.runs()?.into_iter().filter(|r| matches(&r.connector)) {
         let e = slot(&mut by_pipeline, &run.pipeline);

@@ -39,7 +39,7 @@ pub mod __private {
     /// The code wit-bindgen generates from `wit/connector.wit`.
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "wit",
+            path: "wit/0.1",
             world: "connector",
             pub_export_macro: true,
             export_macro_name: "__export_connector_world",

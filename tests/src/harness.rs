@@ -10,19 +10,26 @@ pub fn profile_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
 }
 
-/// A binary of the workspace, built by `cargo xtask test` (or `cargo build --workspace`).
+/// A binary of the workspace (`apiary`, `apiary-mock`), built by `cargo test --workspace`.
 pub fn binary(name: &str) -> PathBuf {
     let path = profile_dir().join(name);
-    assert!(path.exists(), "{} is missing: run the tests with `cargo xtask test`", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (or `cargo xtask test`)",
+        path.display()
+    );
     path
 }
 
-/// A connector component built by `cargo xtask connectors`, e.g. `github_connector`.
-pub fn connector_wasm(crate_name: &str) -> PathBuf {
-    let target = profile_dir().parent().expect("target folder").to_path_buf();
-    let path = target.join("wasm32-wasip2/release").join(format!("{crate_name}.wasm"));
-    assert!(path.exists(), "{} is missing: run the tests with `cargo xtask test`", path.display());
-    path
+/// A connector component the tests load, e.g. `github_connector` or `versioned_v2`, built to
+/// wasm by the `apiary-test-artifacts` crate.
+pub fn connector_wasm(name: &str) -> PathBuf {
+    apiary_test_artifacts::connector(name)
+}
+
+/// The compile cache the tests share: `target/test-cache`.
+pub fn test_cache() -> PathBuf {
+    profile_dir().parent().expect("target folder").join("test-cache")
 }
 
 /// The recorded GitHub traffic shipped with the tests.
@@ -98,10 +105,13 @@ impl Scratch {
         self.apiary_with_env(args, &[])
     }
 
-    /// Run `apiary` with extra environment variables.
+    /// Run `apiary` with extra environment variables. The compile cache and its key are the
+    /// tests' own (shared by every test, under the target folder), not the user's.
     pub fn apiary_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
         let mut command = Command::new(binary("apiary"));
         command.arg("--home").arg(self.home()).args(args).env_remove("RUST_LOG");
+        let cache = test_cache();
+        command.env("APIARY_CACHE_DIR", cache.join("components")).env("XDG_CONFIG_HOME", cache.join("config"));
         for (k, v) in env {
             command.env(k, v);
         }

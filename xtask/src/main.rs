@@ -2,7 +2,8 @@
 //!
 //! - `demo`: build everything, start the mock API on loopback, sync the GitHub example pipeline
 //!   against it into `./.apiary`, print the summary and where the output went;
-//! - `test`: build the connectors to wasm and the binaries, then run every test;
+//! - `test`: run every test (`cargo test --workspace`: the `apiary-test-artifacts` crate builds
+//!   the test connectors to wasm itself), then print one summary line;
 //! - `connectors`: build every connector (and the test connectors) to `wasm32-wasip2`;
 //! - `bench`: build in release and print the benchmark table.
 
@@ -94,8 +95,7 @@ fn build_binaries() -> Result<()> {
 }
 
 fn test() -> Result<()> {
-    build_connectors()?;
-    build_binaries()?;
+    ensure_wasm_target()?;
     let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["test", "--workspace"])
         .stdout(Stdio::piped())

@@ -5,12 +5,14 @@ use std::process::ExitCode;
 
 use apiary_host::fixtures::run_fixtures;
 use apiary_host::home::Home;
-use apiary_host::runtime::{CallLimits, LoadedConnector, Runtime};
-use apiary_host::scaffold::{bundled_sdk, scaffold};
+use apiary_host::policy::ConnectorLimits;
+use apiary_host::runtime::LoadedConnector;
+use apiary_host::scaffold::{SdkSource, scaffold};
 
 /// `apiary new NAME [--dir D] [--sdk PATH]`.
 pub fn new(name: &str, dir: &Path, sdk: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let root = scaffold(name, dir, &sdk.unwrap_or_else(bundled_sdk))?;
+    let sdk = sdk.map_or(SdkSource::Registry, SdkSource::Path);
+    let root = scaffold(name, dir, &sdk)?;
     println!("created connector `{name}` in {}", root.display());
     println!("next:  cd {}", root.display());
     println!("       cargo test                                    # replays fixtures/items.json");
@@ -20,14 +22,18 @@ pub fn new(name: &str, dir: &Path, sdk: Option<PathBuf>) -> anyhow::Result<ExitC
 
 /// `apiary test CONNECTOR.wasm --fixtures DIR [--endpoint E]`: exit 1 when a fixture fails.
 pub fn test(home: &Home, wasm: &Path, fixtures: &Path, endpoint: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let runtime = Runtime::new()?.with_cache(home.cache());
-    let connector = LoadedConnector::load(&runtime, wasm, CallLimits::default())?;
-    let outcomes = run_fixtures(&connector, fixtures, endpoint)?;
+    let runtime = super::runtime(home)?;
+    let connector = LoadedConnector::load(&runtime, wasm, ConnectorLimits::default())?;
+    let report = run_fixtures(&connector, fixtures, endpoint)?;
+    let outcomes = &report.outcomes;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if json {
-        println!("{}", serde_json::to_string_pretty(&outcomes)?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        for o in &outcomes {
+        for skipped in &report.skipped {
+            println!("skip  {}  (another endpoint's exchange, in {})", skipped.request, skipped.file.display());
+        }
+        for o in outcomes {
             match &o.result {
                 Ok(p) => println!(
                     "ok    {}  {} records, {} rejects, next: [{}]{}",
@@ -40,7 +46,7 @@ pub fn test(home: &Home, wasm: &Path, fixtures: &Path, endpoint: &str, json: boo
                 Err(e) => println!("FAIL  {}  {e}", o.url),
             }
         }
-        println!("{} passed, {} failed", outcomes.len() - failed, failed);
+        println!("{} passed, {} failed, {} skipped", outcomes.len() - failed, failed, report.skipped.len());
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apiary_host::home::Home;
-use apiary_host::runtime::Runtime;
 use apiary_host::store::{DeadLetter, DeadLetterId, Stage, Store};
 use apiary_host::sync::{self, ReplayFilter, SyncSettings};
 use clap::Subcommand;
@@ -63,7 +62,7 @@ pub enum DlqCommand {
 
 /// Run a `dlq` command.
 pub async fn dlq(home: &Home, command: DlqCommand, json: bool) -> anyhow::Result<ExitCode> {
-    let store = || Store::open(&home.database());
+    let store = || Store::open_read_only(&home.database());
     match command {
         DlqCommand::List { pipeline, stage, stream, all } => {
             let letters = store()?.dead_letters(|l| {
@@ -88,10 +87,11 @@ pub async fn dlq(home: &Home, command: DlqCommand, json: bool) -> anyhow::Result
         }
         DlqCommand::Replay { pipeline: path, stage, stream, base_url } => {
             let pipeline = load_pipeline(&path, base_url)?;
-            let runtime = Runtime::new()?.with_cache(home.cache());
+            let runtime = super::runtime(home)?;
             let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
             let filter = ReplayFilter { stage, stream };
-            let report = sync::replay(&pipeline, home, &runtime, SyncSettings::default(), &filter, progress.clone())
+            let settings = SyncSettings { cancel: super::stop_on_signals(), ..SyncSettings::default() };
+            let report = sync::replay(&pipeline, home, &runtime, settings, &filter, progress.clone())
                 .await
                 .with_context(|| format!("pipeline {}", path.display()))?;
             progress.finish();
@@ -100,9 +100,11 @@ pub async fn dlq(home: &Home, command: DlqCommand, json: bool) -> anyhow::Result
             } else {
                 print::replay_report(&report);
             }
+            return Ok(super::exit_code(&report.sync, false));
         }
         DlqCommand::Purge { pipeline, all } => {
-            let purged = store()?.purge_dead_letters(all, |l| pipeline.as_ref().is_none_or(|p| *p == l.pipeline))?;
+            let purged = Store::open(&home.database())?
+                .purge_dead_letters(all, |l| pipeline.as_ref().is_none_or(|p| *p == l.pipeline))?;
             if json {
                 println!("{}", serde_json::json!({ "purged": purged }));
             } else {

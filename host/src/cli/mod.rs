@@ -15,10 +15,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use apiary_host::config::Pipeline;
 use apiary_host::home::Home;
-use apiary_host::runtime::{CallLimits, LoadedConnector, Runtime};
-use apiary_host::store::Store;
-use apiary_host::sync::{self, SyncSettings};
+use apiary_host::policy::ConnectorLimits;
+use apiary_host::runtime::{CompileCache, LoadedConnector, Runtime};
+use apiary_host::store::{RunOutcome, Store};
+use apiary_host::sync::{self, SyncReport, SyncSettings};
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 
 /// apiary: reliable syncs from HTTP APIs, through connectors compiled to WebAssembly.
 #[derive(Debug, Parser)]
@@ -83,7 +85,8 @@ enum Command {
         /// The folder to create it in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// The apiary-sdk crate to depend on (default: the SDK this apiary was built from).
+        /// A local apiary-sdk crate to depend on by path (default: the published apiary-sdk of
+        /// this apiary's version).
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
@@ -134,12 +137,14 @@ struct RunOptions {
 
 /// Exit status of a run that added dead letters under `--fail-on-dead-letters`.
 const DEAD_LETTERS_EXIT: u8 = 2;
+/// Exit status of a run stopped by SIGTERM or SIGINT (128 + SIGINT, as shells report it).
+const INTERRUPTED_EXIT: u8 = 130;
 
 async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) -> anyhow::Result<ExitCode> {
     let pipeline = load_pipeline(pipeline_path, options.base_url)?;
-    let runtime = Runtime::new()?.with_cache(home.cache());
+    let runtime = runtime(home)?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
-    let settings = SyncSettings { restart: options.restart, ..SyncSettings::default() };
+    let settings = SyncSettings { restart: options.restart, cancel: stop_on_signals() };
     let report = sync::run(&pipeline, home, &runtime, settings, progress.clone())
         .await
         .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
@@ -149,12 +154,52 @@ async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) 
     } else {
         print::sync_report(&report);
     }
+    Ok(exit_code(&report, options.fail_on_dead_letters))
+}
+
+/// The exit status for a finished run: 130 when it was stopped (it resumes), 2 when it added
+/// dead letters and `fail_on_dead_letters` asks for that, else success.
+fn exit_code(report: &SyncReport, fail_on_dead_letters: bool) -> ExitCode {
     let dead_letters = report.streams.values().map(|s| s.dead_letters).sum::<u64>();
-    Ok(if options.fail_on_dead_letters && dead_letters > 0 {
+    if matches!(report.run.outcome, RunOutcome::Interrupted(_)) {
+        eprintln!("stopped: run {} committed its pages in flight; `apiary run` resumes it", report.run.id);
+        ExitCode::from(INTERRUPTED_EXIT)
+    } else if fail_on_dead_letters && dead_letters > 0 {
         ExitCode::from(DEAD_LETTERS_EXIT)
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+/// A token cancelled by the first SIGTERM or SIGINT: the run stops taking requests, commits
+/// what is being parsed, and exits resumable. A second signal kills the process as usual.
+fn stop_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        eprintln!("stopping: finishing the pages in flight (signal again to kill)");
+        cancel.cancel();
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        std::process::exit(i32::from(INTERRUPTED_EXIT));
+    });
+    token
+}
+
+/// The engine, with the user's compile cache.
+fn runtime(home: &Home) -> anyhow::Result<Runtime> {
+    let cache = CompileCache::for_user(home.root())?;
+    Ok(Runtime::new()?.with_cache(cache))
 }
 
 /// Read a pipeline file, pointed at `base_url` when given.
@@ -167,10 +212,11 @@ fn load_pipeline(path: &std::path::Path, base_url: Option<String>) -> anyhow::Re
 }
 
 fn inspect(home: &Home, path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
-    let runtime = Runtime::new()?.with_cache(home.cache());
-    let connector = LoadedConnector::load(&runtime, path, CallLimits::default())?;
+    let runtime = runtime(home)?;
+    let connector = LoadedConnector::load(&runtime, path, ConnectorLimits::default())?;
     if json {
-        let out = serde_json::json!({ "identity": connector.identity(), "manifest": connector.manifest() });
+        let contract = connector.contract().range();
+        let out = serde_json::json!({ "identity": connector.identity(), "contract": contract, "manifest": connector.manifest() });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print::manifest(connector.identity(), connector.manifest());
@@ -179,7 +225,7 @@ fn inspect(home: &Home, path: &std::path::Path, json: bool) -> anyhow::Result<Ex
 }
 
 fn runs(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&home.database())?;
+    let store = Store::open_read_only(&home.database())?;
     let runs = store.runs()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&runs)?);

@@ -1,7 +1,7 @@
 //! Human-readable output.
 
-use apiary_host::runtime::{Auth, ConnectorIdentity, Manifest, Method};
-use apiary_host::store::{DeadLetter, RunOutcome, RunRecord};
+use apiary_host::model::{ConnectorIdentity, Manifest};
+use apiary_host::store::{DeadLetter, LetterOrigin, RunOutcome, RunRecord};
 use apiary_host::sync::SyncReport;
 
 /// Print a connector's manifest.
@@ -12,7 +12,7 @@ pub fn manifest(identity: &ConnectorIdentity, m: &Manifest) {
     if !m.allowed_hosts.is_empty() {
         println!("  also hosts {}", m.allowed_hosts.join(", "));
     }
-    println!("  auth       {}", describe_auth(&m.auth));
+    println!("  auth       {}", m.auth);
     println!(
         "  retry      {} attempts, {} ms base, doubling, capped at {} ms{}",
         m.retry.max_attempts,
@@ -38,33 +38,12 @@ pub fn manifest(identity: &ConnectorIdentity, m: &Manifest) {
         println!(
             "    {:<12} {} {}  buckets: {}  key: {}{}",
             e.name,
-            method_name(e.method),
+            e.method,
             e.path,
             if e.buckets.is_empty() { "-".to_string() } else { e.buckets.join("+") },
             if e.primary_key.is_empty() { "-".to_string() } else { e.primary_key.join(",") },
             e.cursor_field.as_ref().map(|c| format!("  cursor: {c}")).unwrap_or_default()
         );
-    }
-}
-
-pub fn method_name(method: Method) -> &'static str {
-    match method {
-        Method::Get => "GET",
-        Method::Head => "HEAD",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-    }
-}
-
-fn describe_auth(auth: &Auth) -> String {
-    match auth {
-        Auth::None => "none".into(),
-        Auth::Bearer(s) => format!("bearer token from secret `{s}`"),
-        Auth::Header((h, s)) => format!("header {h} from secret `{s}`"),
-        Auth::Query((q, s)) => format!("query parameter {q} from secret `{s}`"),
-        Auth::Basic((u, p)) => format!("basic auth from secrets `{u}` and `{p}`"),
     }
 }
 
@@ -122,9 +101,12 @@ pub fn sync_report(report: &SyncReport) {
             notice.describe()
         );
     }
-    let added: u64 = report.streams.values().map(|s| s.dead_letters).sum();
-    if added > 0 {
-        println!("warning: {added} dead letter(s) added; see `apiary dlq list`");
+    if !report.rate_limit_resources.is_empty() {
+        let learned: Vec<String> = report.rate_limit_resources.iter().map(|(e, r)| format!("{e} -> {r}")).collect();
+        println!(
+            "  rate limits named by the API: {} (a used-up limit pauses only its own endpoints)",
+            learned.join(", ")
+        );
     }
 }
 
@@ -139,7 +121,11 @@ pub fn dead_letters(letters: &[DeadLetter]) {
         "id", "pipeline", "stream", "stage", "run", "tries", "state", "error"
     );
     for l in letters {
-        let state = l.resolved_by.map_or("open".to_string(), |run| format!("fixed by {run}"));
+        let state = match (l.resolved_by, l.origin) {
+            (Some(run), _) => format!("fixed by {run}"),
+            (None, LetterOrigin::Reparse) => "reparse".to_string(),
+            (None, LetterOrigin::Live) => "open".to_string(),
+        };
         println!(
             "{:>5}  {:<16} {:<14} {:<7} {:>4} {:>5}  {:<11} {}",
             l.id.0,
@@ -171,7 +157,7 @@ pub fn dead_letter(l: &DeadLetter) {
         l.connector.name, l.connector.version, l.connector.api_version, l.connector.digest
     );
     if let Some(r) = &l.request {
-        println!("  request    {} {}", method_name(r.method), r.url);
+        println!("  request    {} {}", r.method, r.url);
     }
     if let Some(x) = l.exchange {
         println!("  raw        exchange {x} (apiary raw show {x})");
@@ -223,9 +209,10 @@ pub fn runs(runs: &[RunRecord]) {
 
 pub fn outcome(o: &RunOutcome) -> String {
     match o {
-        RunOutcome::Running => "running or interrupted".into(),
+        RunOutcome::Running => "running (or killed)".into(),
         RunOutcome::Succeeded => "succeeded".into(),
         RunOutcome::Failed(e) => format!("failed: {e}"),
+        RunOutcome::Interrupted(why) => format!("interrupted: {why}"),
     }
 }
 

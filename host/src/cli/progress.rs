@@ -1,15 +1,11 @@
 //! A spinner on stderr while a sync runs (hidden when stderr is not a terminal).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use apiary_host::sync::Observer;
+use apiary_host::progress::{Observer, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Shows pages and records as they are processed.
 pub struct SyncProgress {
     bar: ProgressBar,
-    pages: AtomicU64,
-    records: AtomicU64,
 }
 
 impl SyncProgress {
@@ -19,7 +15,7 @@ impl SyncProgress {
         bar.set_style(ProgressStyle::with_template("{spinner} {prefix} {msg} [{elapsed}]").expect("valid template"));
         bar.set_prefix(name.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        SyncProgress { bar, pages: AtomicU64::new(0), records: AtomicU64::new(0) }
+        SyncProgress { bar }
     }
 
     /// Remove the spinner.
@@ -29,9 +25,7 @@ impl SyncProgress {
 }
 
 impl Observer for SyncProgress {
-    fn on_page(&self, stream: &str, records: u64) {
-        let pages = self.pages.fetch_add(1, Ordering::Relaxed) + 1;
-        let total = self.records.fetch_add(records, Ordering::Relaxed) + records;
-        self.bar.set_message(format!("{pages} pages, {total} records (last: {stream})"));
+    fn on_progress(&self, p: &Progress) {
+        self.bar.set_message(format!("{} pages, {} records (last: {})", p.pages, p.records, p.stream));
     }
 }

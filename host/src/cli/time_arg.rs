@@ -1,39 +1,25 @@
 //! Reading a point in time from the command line.
 
-/// `--since` as ms since the epoch: epoch milliseconds, `YYYY-MM-DD` (midnight UTC) or
-/// `YYYY-MM-DDTHH:MM:SSZ`.
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+
+/// `--since` as ms since the epoch: epoch milliseconds, `YYYY-MM-DD` (midnight UTC) or an
+/// RFC 3339 time such as `2026-11-28T01:00:00Z`.
 pub fn parse_time(text: &str) -> Result<u64, String> {
     if let Ok(ms) = text.parse::<u64>() {
         return Ok(ms);
     }
     let bad = || format!("{text:?} is not a time: use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch milliseconds");
-    let (date, time) = text.split_once('T').map_or((text, None), |(d, t)| (d, Some(t)));
-    let d: Vec<i64> = date.split('-').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
-    let [year, month, day] = d[..] else { return Err(bad()) };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return Err(bad());
-    }
-    let seconds_of_day = match time {
-        None => 0,
-        Some(t) => {
-            let t: Vec<i64> =
-                t.trim_end_matches('Z').split(':').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
-            let [h, m, s] = t[..] else { return Err(bad()) };
-            h * 3600 + m * 60 + s
+    let at = match text.parse::<Timestamp>() {
+        Ok(at) => at,
+        Err(_) => {
+            let midnight = text.parse::<Date>().map(|d| d.to_datetime(jiff::civil::Time::midnight()));
+            let civil: DateTime = midnight.map_err(|_| bad())?;
+            TimeZone::UTC.to_timestamp(civil).map_err(|_| bad())?
         }
     };
-    let ms = (days_from_civil(year, month, day) * 86_400 + seconds_of_day) * 1000;
-    u64::try_from(ms).map_err(|_| bad())
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    u64::try_from(at.as_millisecond()).map_err(|_| bad())
 }
 
 #[cfg(test)]

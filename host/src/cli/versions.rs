@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use apiary_host::home::Home;
 use apiary_host::impact::{self, Impact};
-use apiary_host::reparse::{self, ReparseObserver, ReparseOptions, ReparseReport};
-use apiary_host::runtime::Runtime;
+use apiary_host::progress::{Observer, Progress};
+use apiary_host::reparse::{self, ReparseOptions, ReparseReport};
 use apiary_host::store::{Deprecation, ExchangeId, RawMeta, RunId, Store};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -60,12 +60,15 @@ pub struct ReparseArgs {
     /// Worker threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Parse with a connector of another name than the one that fetched the exchanges.
+    #[arg(long)]
+    force: bool,
 }
 
 /// `apiary reparse`.
 pub fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<ExitCode> {
     let pipeline = load_pipeline(&args.pipeline, None)?;
-    let runtime = Runtime::new()?.with_cache(home.cache());
+    let runtime = super::runtime(home)?;
     let options = ReparseOptions {
         connector: args.connector,
         run: args.run.map(RunId),
@@ -73,6 +76,7 @@ pub fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<Exi
         since_ms: args.since,
         out: args.out,
         threads: args.threads,
+        force: args.force,
     };
     let bar = Bar::new();
     let report = reparse::reparse(&pipeline, home, &runtime, &options, &bar)
@@ -99,12 +103,12 @@ impl Bar {
     }
 }
 
-impl ReparseObserver for Bar {
-    fn on_progress(&self, pages: u64, total: u64, bytes: u64, records: u64) {
-        self.0.set_length(total);
-        self.0.set_position(pages);
+impl Observer for Bar {
+    fn on_progress(&self, p: &Progress) {
+        self.0.set_length(p.total.unwrap_or(p.pages));
+        self.0.set_position(p.pages);
         let secs = self.0.elapsed().as_secs_f64().max(1e-3);
-        self.0.set_message(format!("{:.1} MB, {:.0} records/s", bytes as f64 / 1e6, records as f64 / secs));
+        self.0.set_message(format!("{:.1} MB, {:.0} records/s", p.bytes as f64 / 1e6, p.records as f64 / secs));
     }
 }
 
@@ -137,17 +141,18 @@ fn print_reparse(r: &ReparseReport) {
         }
         None => println!("  (no diff: the pipeline's own connector could not be loaded)"),
     }
-    println!(
-        "  dead letters: {} resolved, {} new; {} page(s) failed to parse",
-        r.resolved.len(),
-        r.created,
-        r.failed_pages
-    );
+    println!("  dead letters: {} new in this output; {} page(s) failed to parse", r.created, r.failed_pages);
+    if !r.fixable.is_empty() {
+        println!(
+            "  this connector handles {} open dead letter(s) of the live output: point the pipeline at it, then `apiary dlq replay`",
+            r.fixable.len()
+        );
+    }
 }
 
 /// `apiary raw ...`.
 pub fn raw(home: &Home, command: RawCommand, json: bool) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&home.database())?;
+    let store = Store::open_read_only(&home.database())?;
     match command {
         RawCommand::List { pipeline, run, stream } => {
             let metas = store.raw_list(|m| {
@@ -178,15 +183,16 @@ pub fn raw(home: &Home, command: RawCommand, json: bool) -> anyhow::Result<ExitC
                     "connector {} {} (API {}, {})",
                     m.connector.name, m.connector.version, m.connector.api_version, m.connector.digest
                 );
-                println!("{} {}", print::method_name(m.request.method), m.request.url);
+                println!("{} {}", m.request.method, m.request.url);
                 for h in &m.request.headers {
                     println!("  {}: {}", h.name, h.value);
                 }
                 println!(
-                    "HTTP {}  ({} ms, attempt {}, fetched {})",
+                    "HTTP {}  ({} ms, attempt {}{}, fetched {})",
                     m.status,
                     m.duration_ms,
                     m.attempt,
+                    if m.hop > 0 { format!(", redirect hop {}", m.hop) } else { String::new() },
                     print::when(m.fetched_at_ms)
                 );
                 for h in &m.headers {
@@ -202,20 +208,21 @@ pub fn raw(home: &Home, command: RawCommand, json: bool) -> anyhow::Result<ExitC
 
 fn print_raw_list(metas: &[RawMeta]) {
     println!(
-        "{:>7}  {:>4}  {:<16} {:<14} {:>6} {:>10} {:>9}  {}",
-        "id", "run", "pipeline", "stream", "status", "bytes", "stored", "url"
+        "{:>7}  {:>4}  {:<16} {:<14} {:>6} {:>7} {:>10} {:>9}  {}",
+        "id", "run", "pipeline", "stream", "status", "attempt", "bytes", "stored", "url"
     );
     for m in metas {
+        let attempt = if m.hop > 0 { format!("{}.{}", m.attempt, m.hop) } else { m.attempt.to_string() };
         println!(
-            "{:>7}  {:>4}  {:<16} {:<14} {:>6} {:>10} {:>9}  {}",
-            m.id.0, m.run.0, m.pipeline, m.stream, m.status, m.body_bytes, m.stored_bytes, m.request.url
+            "{:>7}  {:>4}  {:<16} {:<14} {:>6} {:>7} {:>10} {:>9}  {}",
+            m.id.0, m.run.0, m.pipeline, m.stream, m.status, attempt, m.body_bytes, m.stored_bytes, m.request.url
         );
     }
 }
 
 /// `apiary impact --api-version V [--connector N]`.
 pub fn impact(home: &Home, api_version: &str, connector: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&home.database())?;
+    let store = Store::open_read_only(&home.database())?;
     let found = impact::impact(&store, api_version, connector)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&found)?);
@@ -258,7 +265,7 @@ fn print_impact(i: &Impact) {
 
 /// `apiary deprecations`.
 pub fn deprecations(home: &Home, json: bool) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&home.database())?;
+    let store = Store::open_read_only(&home.database())?;
     let all = store.deprecations(|_| true)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&all)?);

@@ -6,22 +6,8 @@
 use std::time::Duration;
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
-/// How random noise is added to each backoff step.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Jitter {
-    /// The step plus uniform noise up to half of it: 2-3 s, 4-6 s, 8-12 s ... (the default).
-    #[default]
-    Additive,
-    /// Uniform between zero and the step.
-    Full,
-    /// Half the step plus uniform noise up to the other half.
-    Equal,
-    /// No noise: exactly the step.
-    None,
-}
+use crate::model::Jitter;
 
 /// An exponential backoff schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +21,11 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// The schedule of a run's retry settings.
+    pub fn of(settings: &crate::policy::RetrySettings) -> Backoff {
+        Backoff { base: settings.base, max: settings.max, jitter: settings.jitter }
+    }
+
     /// The step before jitter for retry number `step` (0-based): `min(max, base * 2^step)`.
     pub fn step(&self, step: u32) -> Duration {
         let factor = 1u32.checked_shl(step.min(31)).unwrap_or(u32::MAX);

@@ -1,13 +1,14 @@
-//! Rate limits per endpoint: named GCRA buckets (from `governor`) that an endpoint draws one
-//! token from each of, pauses that stop a whole bucket (a 429, a rate-limit reset), and a cap on
-//! requests in flight per endpoint.
+//! Rule 3, rate limits per endpoint: named GCRA buckets (from `governor`) that an endpoint draws
+//! one token from each of, pauses that stop a whole bucket (a 429, a rate-limit reset) or one
+//! named limit of the API, and a cap on requests in flight per endpoint.
 //!
 //! Waiting uses tokio's timer, and the limiter reads tokio's clock, so tests run on a paused
 //! clock and never sleep for real.
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::Clock;
@@ -17,8 +18,8 @@ use governor::{Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
-use crate::config::BucketOverride;
-use crate::runtime::{Bucket, Endpoint};
+use super::pause::{Pause, Resources};
+use crate::model::{Bucket, Endpoint};
 
 /// The clock `governor` reads: time since the buckets were made, on tokio's (pausable) clock.
 #[derive(Debug, Clone, Copy)]
@@ -40,34 +41,22 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<D
 struct NamedBucket {
     limiter: Limiter,
     clock: TokioClock,
-    paused_until: Mutex<Option<Instant>>,
+    pause: Pause,
 }
 
 impl NamedBucket {
     fn new(spec: &Bucket, clock: TokioClock) -> NamedBucket {
-        NamedBucket { limiter: Limiter::direct_with_clock(quota(spec), clock), clock, paused_until: Mutex::new(None) }
+        NamedBucket { limiter: Limiter::direct_with_clock(quota(spec), clock), clock, pause: Pause::default() }
     }
 
     /// Wait out any pause, then for a token.
     async fn take(&self) {
         loop {
-            let paused = *self.paused_until.lock().expect("pause lock");
-            if let Some(until) = paused.filter(|u| *u > Instant::now()) {
-                tokio::time::sleep_until(until).await;
-                continue;
-            }
+            self.pause.wait().await;
             match self.limiter.check() {
                 Ok(()) => return,
                 Err(not_until) => tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await,
             }
-        }
-    }
-
-    /// Stop handing out tokens until `until` (a later pause wins).
-    fn pause_until(&self, until: Instant) {
-        let mut paused = self.paused_until.lock().expect("pause lock");
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
         }
     }
 }
@@ -86,6 +75,7 @@ pub struct Buckets {
     buckets: Arc<HashMap<String, NamedBucket>>,
     in_flight: Arc<HashMap<String, Arc<Semaphore>>>,
     draws: Arc<HashMap<String, Vec<String>>>,
+    resources: Arc<Resources>,
 }
 
 /// Permission to send one request: holds the endpoint's in-flight slot until dropped.
@@ -108,16 +98,19 @@ impl Buckets {
                     .collect(),
             ),
             draws: Arc::new(endpoints.iter().map(|e| (e.name.clone(), e.buckets.clone())).collect()),
+            resources: Arc::default(),
         }
     }
 
-    /// Wait for an in-flight slot of `endpoint`, then one token from each of its buckets.
+    /// Wait for an in-flight slot of `endpoint`, the end of its resource's pause, then one token
+    /// from each of its buckets.
     pub async fn acquire(&self, endpoint: &str) -> Permit {
         let started = Instant::now();
         let slot = match self.in_flight.get(endpoint) {
             Some(semaphore) => semaphore.clone().acquire_owned().await.ok(),
             None => None,
         };
+        self.resources.wait(endpoint).await;
         for bucket in self.buckets_of(endpoint) {
             bucket.take().await;
         }
@@ -128,8 +121,25 @@ impl Buckets {
     pub fn pause(&self, endpoint: &str, duration: Duration) {
         let until = Instant::now() + duration;
         for bucket in self.buckets_of(endpoint) {
-            bucket.pause_until(until);
+            bucket.pause.extend_to(until);
         }
+    }
+
+    /// Pause only the endpoints that count against the API's limit `resource` (which `endpoint`
+    /// was just seen to count against), for `duration`.
+    pub fn pause_resource(&self, endpoint: &str, resource: &str, duration: Duration) {
+        self.resources.learn(endpoint, resource);
+        self.resources.pause(resource, Instant::now() + duration);
+    }
+
+    /// Remember which API limit `endpoint` counts against.
+    pub fn learn_resource(&self, endpoint: &str, resource: &str) {
+        self.resources.learn(endpoint, resource);
+    }
+
+    /// The API limits learned so far: endpoint -> resource.
+    pub fn resources(&self) -> BTreeMap<String, String> {
+        self.resources.learned()
     }
 
     fn buckets_of<'a>(&'a self, endpoint: &str) -> impl Iterator<Item = &'a NamedBucket> + 'a {
@@ -138,56 +148,10 @@ impl Buckets {
     }
 }
 
-/// The buckets in force: the manifest's, with the pipeline's overrides. Lowering is always
-/// allowed; raising a rate or burst needs `allow-raise` and yields a warning. An override of a
-/// bucket the connector does not declare is an error.
-pub fn effective_buckets(
-    declared: &[Bucket],
-    overrides: &std::collections::BTreeMap<String, BucketOverride>,
-) -> Result<(Vec<Bucket>, Vec<String>), String> {
-    let mut buckets = declared.to_vec();
-    let mut warnings = Vec::new();
-    for (name, o) in overrides {
-        let Some(bucket) = buckets.iter_mut().find(|b| &b.name == name) else {
-            let known: Vec<&str> = declared.iter().map(|b| b.name.as_str()).collect();
-            return Err(format!(
-                "[buckets.{name}]: the connector declares no bucket `{name}` (it has: {})",
-                known.join(", ")
-            ));
-        };
-        let wanted = Bucket {
-            name: name.clone(),
-            requests: o.requests,
-            per_ms: o.per_ms,
-            burst: o.burst.unwrap_or(bucket.burst),
-        };
-        let raises = rate(&wanted) > rate(bucket) || wanted.burst > bucket.burst;
-        if raises && !o.allow_raise {
-            return Err(format!(
-                "[buckets.{name}] raises the connector's limit ({} per {} ms, burst {}); lower it, or add `allow-raise = true` if the API really allows more",
-                bucket.requests, bucket.per_ms, bucket.burst
-            ));
-        }
-        if raises {
-            warnings.push(format!(
-                "bucket `{name}` raised above the connector's declaration to {} per {} ms, burst {}: expect 429s if the API disagrees",
-                wanted.requests, wanted.per_ms, wanted.burst
-            ));
-        }
-        *bucket = wanted;
-    }
-    Ok((buckets, warnings))
-}
-
-/// Requests per millisecond.
-fn rate(b: &Bucket) -> f64 {
-    f64::from(b.requests) / b.per_ms.max(1) as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::Method;
+    use crate::model::Method;
 
     fn endpoint(name: &str, buckets: &[&str], in_flight: u32) -> Endpoint {
         Endpoint {
@@ -247,6 +211,19 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_named_limit_pauses_only_its_own_endpoints() {
+        let b = Buckets::new(
+            &[bucket("core", 1_000, 1_000, 10)],
+            &[endpoint("issues", &["core"], 1), endpoint("search", &["core"], 1)],
+        );
+        b.learn_resource("issues", "core");
+        b.pause_resource("search", "search", Duration::from_secs(30));
+        assert_eq!(b.acquire("issues").await.waited, Duration::ZERO, "issues counts against another limit");
+        assert_eq!(b.acquire("search").await.waited, Duration::from_secs(30));
+        assert_eq!(b.resources().get("search").map(String::as_str), Some("search"));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn in_flight_is_capped_per_endpoint() {
         let b = Buckets::new(&[], &[endpoint("issues", &[], 2)]);
         let first = b.acquire("issues").await;
@@ -255,25 +232,6 @@ mod tests {
         assert!(third.is_err(), "a third request waits for a slot");
         drop(first);
         assert!(tokio::time::timeout(Duration::from_secs(1), b.acquire("issues")).await.is_ok());
-    }
-
-    #[test]
-    fn a_pipeline_may_lower_a_bucket_but_raising_needs_a_flag() {
-        let declared = [bucket("core", 5_000, 3_600_000, 100)];
-        let lower = |requests, allow_raise| {
-            let o = BucketOverride { requests, per_ms: 3_600_000, burst: None, allow_raise };
-            effective_buckets(&declared, &[("core".to_string(), o)].into())
-        };
-        let (buckets, warnings) = lower(1_000, false).unwrap();
-        assert_eq!((buckets[0].requests, buckets[0].burst), (1_000, 100));
-        assert!(warnings.is_empty());
-        assert!(lower(6_000, false).unwrap_err().contains("allow-raise"));
-        let (buckets, warnings) = lower(6_000, true).unwrap();
-        assert_eq!(buckets[0].requests, 6_000);
-        assert!(warnings[0].contains("raised"));
-        let unknown = BucketOverride { requests: 1, per_ms: 1, burst: None, allow_raise: false };
-        let err = effective_buckets(&declared, &[("search".to_string(), unknown)].into()).unwrap_err();
-        assert!(err.contains("no bucket `search`") && err.contains("core"), "{err}");
     }
 
     #[test]

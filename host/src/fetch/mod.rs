@@ -1,181 +1,122 @@
-//! Fetching: the HTTP client, retries with backoff and jitter, `Retry-After`, auth injection and
-//! the allowed-hosts check. Rules 1 and 3 of the design live here.
+//! Fetching: the HTTP client, auth injection, the allowed-hosts check, redirects, and the two
+//! rules that live here: retries with backoff ([`retry`], rule 1) and rate limits per endpoint
+//! ([`buckets`], rule 3).
+//!
+//! A [`Fetcher`] sends one attempt at a time; the sync engine drives the attempts of a request
+//! with its [`RetryBudget`], storing every response before deciding what to do next.
 
 mod auth;
 mod backoff;
 mod buckets;
-mod classify;
-mod deprecation;
+mod pause;
 mod rate_headers;
+mod redirect;
+mod retry;
 mod retry_after;
 mod target;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
+use url::Url;
 
-pub use auth::{AuthInjector, REDACTED, SecretError, Secrets};
-pub use backoff::{Backoff, Jitter};
-pub use buckets::{Buckets, effective_buckets};
-pub use classify::{is_idempotent, is_retryable_status};
-pub use deprecation::DeprecationNotice;
-pub use rate_headers::{exhausted_for, reset_delay};
+pub use auth::AuthInjector;
+pub use backoff::Backoff;
+pub use buckets::{Buckets, Permit, quota};
+pub use rate_headers::{exhausted_for, reset_delay, resource_of};
+pub use redirect::{Redirect, redirect_of};
+pub use retry::{Failure, RetryBudget, Verdict};
 pub use retry_after::parse_retry_after;
 pub use target::Target;
 
-use std::collections::HashMap;
+use crate::clock::now_ms;
+use crate::model::{Endpoint, Header, RateLimitHeaders, Request, Response, header};
+use crate::policy::{HttpSettings, RetrySettings, RunPolicy};
+use crate::secrets::Secrets;
 
-use crate::runtime::{Endpoint, Exchange, Header, Manifest, Method, RateLimitHeaders, Request, Response, RetryPolicy};
-use crate::store::now_ms;
-
-/// Fetch settings a pipeline may tune; the defaults suit most APIs.
-#[derive(Debug, Clone)]
-pub struct FetchSettings {
-    /// Time to establish a connection.
-    pub connect_timeout: Duration,
-    /// Time for a whole request, body included.
-    pub timeout: Duration,
-    /// Largest response body accepted.
-    pub max_body_bytes: usize,
-    /// How backoff steps are randomised.
-    pub jitter: Jitter,
-    /// The longest `Retry-After` honoured; a longer demand gives up on the request.
-    pub max_retry_after: Duration,
-    /// Seed for the jitter RNG (tests); random when `None`.
-    pub seed: Option<u64>,
+/// What a [`Fetcher`] is built from: where requests may go, credentials, the run's policy and
+/// the manifest's endpoints.
+pub struct FetchPlan {
+    /// Where requests may go.
+    pub target: Target,
+    /// Credentials.
+    pub auth: AuthInjector,
+    /// The run's resolved policy.
+    pub policy: RunPolicy,
+    /// The manifest's endpoints (buckets, in-flight caps, idempotency-key headers).
+    pub endpoints: Vec<Endpoint>,
+    /// The manifest's rate-limit header names, if it overrides the defaults.
+    pub rate_limit_headers: Option<RateLimitHeaders>,
 }
 
-impl Default for FetchSettings {
-    fn default() -> Self {
-        FetchSettings {
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(60),
-            max_body_bytes: 64 << 20,
-            jitter: Jitter::Additive,
-            max_retry_after: Duration::from_secs(15 * 60),
-            seed: None,
-        }
-    }
-}
+/// The HTTP client could not be built (the TLS backend failed to initialise).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct ClientError(String);
 
-/// A request that got an HTTP response (any status) after one or more attempts.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    /// The request as the connector made it (no credentials) and the last response.
-    pub exchange: Exchange,
-    /// Attempts made, the last included.
-    pub attempts: u32,
-    /// Time the last attempt took.
+/// One HTTP attempt.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The response, or the transport error (one line, secrets redacted, no URL).
+    pub result: Result<Response, String>,
+    /// Time the request took.
     pub duration: Duration,
-    /// Time spent waiting between attempts (backoff, `Retry-After`).
-    pub waited: Duration,
-    /// Time spent waiting for rate-limit tokens and in-flight slots.
+    /// Time spent waiting for rate-limit tokens and an in-flight slot first.
     pub rate_waited: Duration,
-    /// Responses with status 429 along the way.
-    pub throttled: u32,
-    /// Why retrying stopped early, if it did (e.g. a `Retry-After` beyond the cap).
-    pub gave_up: Option<String>,
+    /// The response's `Retry-After`, if it has a readable one.
+    pub asked: Option<Duration>,
 }
 
-/// A request that could not be fetched at all.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum FetchError {
-    /// The host refused to send it (undeclared host, bad URL, plain http off loopback).
-    #[error("{0}")]
-    Policy(String),
-    /// Every attempt failed without an HTTP response.
-    #[error("{error} (after {attempts} attempts)")]
-    Failed {
-        /// The last error, secrets redacted.
-        error: String,
-        /// Attempts made.
-        attempts: u32,
-    },
-}
-
-/// Sends a connector's requests under its retry policy and rate limits.
+/// Sends a connector's requests: one attempt at a time, within the endpoint's rate limits.
 pub struct Fetcher {
     client: reqwest::Client,
     target: Target,
     auth: AuthInjector,
-    policy: RetryPolicy,
-    backoff: Backoff,
-    settings: FetchSettings,
+    retry: RetrySettings,
+    http: HttpSettings,
     buckets: Buckets,
     idempotency_headers: HashMap<String, String>,
     rate_limit_headers: Option<RateLimitHeaders>,
     rng: Mutex<StdRng>,
 }
 
-/// What a [`Fetcher`] is built from: the connector's declarations as the pipeline adjusted them.
-pub struct FetchPlan {
-    /// Where requests may go.
-    pub target: Target,
-    /// Credentials.
-    pub auth: AuthInjector,
-    /// The retry policy in force.
-    pub policy: RetryPolicy,
-    /// The buckets in force and the endpoints that draw from them.
-    pub buckets: Buckets,
-    /// The manifest's endpoints (idempotency-key headers).
-    pub endpoints: Vec<Endpoint>,
-    /// The manifest's rate-limit header names, if it overrides the defaults.
-    pub rate_limit_headers: Option<RateLimitHeaders>,
-}
-
-impl FetchPlan {
-    /// The plan for `manifest` with a policy, buckets, target and auth already decided.
-    pub fn new(
-        manifest: &Manifest,
-        target: Target,
-        auth: AuthInjector,
-        policy: RetryPolicy,
-        buckets: Buckets,
-    ) -> FetchPlan {
-        FetchPlan {
-            target,
-            auth,
-            policy,
-            buckets,
-            endpoints: manifest.endpoints.clone(),
-            rate_limit_headers: manifest.rate_limit_headers.clone(),
-        }
-    }
-}
-
 impl Fetcher {
-    /// A fetcher for one connector in one pipeline.
-    pub fn new(plan: FetchPlan, settings: FetchSettings) -> Fetcher {
+    /// A fetcher for one connector in one pipeline. Redirects are never followed by the
+    /// client (the sync follows them hop by hop, see [`redirect_of`]) and no `Referer` is sent.
+    pub fn new(plan: FetchPlan) -> Result<Fetcher, ClientError> {
+        let http = plan.policy.http;
         let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
+            .connect_timeout(http.connect_timeout)
+            .timeout(http.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .user_agent(concat!("apiary/", env!("CARGO_PKG_VERSION")))
             .build()
-            .expect("the HTTP client configuration is valid");
-        let policy = plan.policy;
-        let backoff = Backoff {
-            base: Duration::from_millis(policy.base_ms),
-            max: Duration::from_millis(policy.max_ms.max(policy.base_ms)),
-            jitter: settings.jitter,
-        };
-        let rng = settings.seed.map_or_else(StdRng::from_os_rng, StdRng::seed_from_u64);
+            .map_err(|e| ClientError(e.to_string()))?;
+        let retry = plan.policy.retry;
+        let rng = retry.seed.map_or_else(StdRng::from_os_rng, StdRng::seed_from_u64);
         let idempotency_headers =
             plan.endpoints.iter().filter_map(|e| Some((e.name.clone(), e.idempotency_key.clone()?))).collect();
-        Fetcher {
+        Ok(Fetcher {
             client,
             target: plan.target,
             auth: plan.auth,
-            policy,
-            backoff,
-            settings,
-            buckets: plan.buckets,
+            buckets: Buckets::new(&plan.policy.buckets, &plan.endpoints),
+            retry,
+            http,
             idempotency_headers,
             rate_limit_headers: plan.rate_limit_headers,
             rng: Mutex::new(rng),
-        }
+        })
+    }
+
+    /// Where requests may go.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// The secrets in use, for redacting text.
@@ -183,110 +124,88 @@ impl Fetcher {
         self.auth.secrets()
     }
 
-    /// The absolute URL a connector's `url` resolves to, or why it may not be fetched.
-    pub fn resolve(&self, url: &str) -> Result<url::Url, String> {
-        self.target.resolve(url)
+    /// The retry settings in force.
+    pub fn retry(&self) -> &RetrySettings {
+        &self.retry
     }
 
-    /// The retry policy in force.
-    pub fn policy(&self) -> &RetryPolicy {
-        &self.policy
+    /// The HTTP settings in force.
+    pub fn http(&self) -> &HttpSettings {
+        &self.http
     }
 
-    /// Fetch `request`, retrying what is worth retrying, within the endpoint's rate limits.
-    pub async fn fetch(&self, request: &Request) -> Result<Fetched, FetchError> {
-        let url = self.target.resolve(&request.url).map_err(FetchError::Policy)?;
-        let (request, retry_allowed) = self.with_idempotency_key(request);
-        let max_attempts = self.policy.max_attempts.max(1);
-        let (mut waited, mut rate_waited, mut throttled) = (Duration::ZERO, Duration::ZERO, 0);
-        for attempt in 1..=max_attempts {
-            let permit = self.buckets.acquire(&request.endpoint).await;
-            rate_waited += permit.waited;
-            let started = Instant::now();
-            let outcome = self.send_once(url.clone(), &request).await;
-            let duration = started.elapsed();
-            drop(permit);
-            let last = attempt == max_attempts || !retry_allowed;
-            let wait = match outcome {
-                Ok(response) => {
-                    let asked = self.server_wait(&response);
-                    self.adapt_buckets(&request.endpoint, &response, asked, attempt);
-                    throttled += u32::from(response.status == 429);
-                    let retryable = is_retryable_status(response.status, &self.policy.retry_statuses);
-                    let gave_up = asked.filter(|w| *w > self.settings.max_retry_after).map(|w| {
-                        format!(
-                            "server asked to wait {} s, more than the {} s cap",
-                            w.as_secs(),
-                            self.settings.max_retry_after.as_secs()
-                        )
-                    });
-                    if !retryable || last || gave_up.is_some() {
-                        let exchange = Exchange { request, response, fetched_at_ms: now_ms() };
-                        return Ok(Fetched {
-                            exchange,
-                            attempts: attempt,
-                            duration,
-                            waited,
-                            rate_waited,
-                            throttled,
-                            gave_up,
-                        });
-                    }
-                    self.retry_wait(attempt, asked)
-                }
-                Err(error) if last => return Err(FetchError::Failed { error, attempts: attempt }),
-                Err(_) => self.retry_wait(attempt, None),
-            };
-            tracing::debug!(url = %self.secrets().redact(url.as_str()), attempt, wait_ms = wait.as_millis() as u64, "retrying");
-            tokio::time::sleep(wait).await;
-            waited += wait;
-        }
-        unreachable!("the last attempt always returns")
+    /// The API limits learned from responses: endpoint -> resource.
+    pub fn resources(&self) -> BTreeMap<String, String> {
+        self.buckets.resources()
     }
 
-    /// The request as sent, and whether it may be retried: idempotent methods always; others
-    /// only when the endpoint names an idempotency-key header, which then carries one key for
-    /// every attempt.
-    fn with_idempotency_key(&self, request: &Request) -> (Request, bool) {
+    /// The request as it is sent and its retry budget. Idempotent methods may always be sent
+    /// again; others only when the endpoint names an idempotency-key header, which then carries
+    /// one key on every attempt.
+    pub fn prepare(&self, request: &Request) -> (Request, RetryBudget) {
         let mut request = request.clone();
-        if is_idempotent(request.method) {
-            return (request, true);
+        let mut rng = self.rng.lock().expect("rng lock");
+        let repeatable = request.method.is_idempotent()
+            || match self.idempotency_headers.get(&request.endpoint) {
+                Some(name) => {
+                    if header(&request.headers, name).is_none() {
+                        let key: u128 = rng.random();
+                        request.headers.push(Header::new(name.clone(), format!("{key:032x}")));
+                    }
+                    true
+                }
+                None => false,
+            };
+        let budget = RetryBudget::new(&self.retry, repeatable, rng.random());
+        (request, budget)
+    }
+
+    /// Send one attempt of `request` to `url` (a redirect hop may differ from the request's
+    /// own URL), after waiting for the endpoint's rate limits; then pause the buckets if the
+    /// response says so. `attempt` (1-based) sizes the pause after a 429 without `Retry-After`.
+    pub async fn send(&self, request: &Request, url: &Url, attempt: u32) -> Attempt {
+        let permit = self.buckets.acquire(&request.endpoint).await;
+        let rate_waited = permit.waited;
+        let started = Instant::now();
+        let result = self.send_once(url.clone(), request).await;
+        let duration = started.elapsed();
+        drop(permit);
+        let asked = result.as_ref().ok().and_then(|r| header(&r.headers, "retry-after"));
+        let asked = asked.and_then(|value| parse_retry_after(value, SystemTime::now()));
+        if let Ok(response) = &result {
+            self.adapt_buckets(&request.endpoint, response, asked, attempt);
         }
-        let Some(header_name) = self.idempotency_headers.get(&request.endpoint) else { return (request, false) };
-        if header(&request.headers, header_name).is_none() {
-            let key: u128 = rand::Rng::random(&mut *self.rng.lock().expect("rng lock"));
-            request.headers.push(Header { name: header_name.clone(), value: format!("{key:032x}") });
-        }
-        (request, true)
+        Attempt { result, duration, rate_waited, asked }
     }
 
     /// Pause the endpoint's buckets when the API says stop: a 429 (for its `Retry-After`, or
-    /// the backoff step), or a quota reported as used up (until its reset).
+    /// the backoff step), or a quota reported as used up (until its reset) - only the endpoints
+    /// of the named limit when the API names it.
     fn adapt_buckets(&self, endpoint: &str, response: &Response, asked: Option<Duration>, attempt: u32) {
+        let cap = self.retry.max_retry_after;
+        let resource = resource_of(&response.headers);
+        if let Some(resource) = &resource {
+            self.buckets.learn_resource(endpoint, resource);
+        }
         if response.status == 429 {
-            let pause = asked.unwrap_or_else(|| self.backoff.step(attempt - 1)).min(self.settings.max_retry_after);
+            let pause = asked.unwrap_or_else(|| Backoff::of(&self.retry).step(attempt.saturating_sub(1))).min(cap);
             self.buckets.pause(endpoint, pause);
         } else if let Some(reset) = exhausted_for(&response.headers, self.rate_limit_headers.as_ref(), now_ms()) {
-            self.buckets.pause(endpoint, reset.min(self.settings.max_retry_after));
+            match &resource {
+                Some(resource) => self.buckets.pause_resource(endpoint, resource, reset.min(cap)),
+                None => self.buckets.pause(endpoint, reset.min(cap)),
+            }
         }
     }
 
-    /// The backoff wait after attempt `attempt` (1-based), or the server's demand if longer.
-    pub fn retry_wait(&self, attempt: u32, asked: Option<Duration>) -> Duration {
-        let computed = self.backoff.delay(attempt - 1, &mut *self.rng.lock().expect("rng lock"));
-        asked.map_or(computed, |a| a.max(computed))
-    }
-
-    /// What the response asks us to wait: `Retry-After`, if present and readable.
-    fn server_wait(&self, response: &Response) -> Option<Duration> {
-        let value = header(&response.headers, "retry-after")?;
-        parse_retry_after(value, SystemTime::now())
-    }
-
-    /// One HTTP attempt; an error is a transport failure, already redacted.
-    async fn send_once(&self, mut url: url::Url, request: &Request) -> Result<Response, String> {
-        let mut builder = self.client.request(reqwest_method(request.method), "http://placeholder.invalid/");
-        builder = self.auth.apply(&mut url, builder);
+    /// One HTTP request; an error is a transport failure, already redacted. Credentials go
+    /// only to the base URL's origin.
+    async fn send_once(&self, mut url: Url, request: &Request) -> Result<Response, String> {
+        let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes()).expect("standard method");
+        let mut builder = self.client.request(method, "http://placeholder.invalid/");
+        if self.target.is_base_origin(&url) {
+            builder = self.auth.apply(&mut url, builder);
+        }
         for h in &request.headers {
             builder = builder.header(h.name.as_str(), h.value.as_str());
         }
@@ -300,15 +219,12 @@ impl Fetcher {
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| Header {
-                name: name.as_str().to_string(),
-                value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            })
+            .map(|(name, value)| Header::new(name.as_str(), String::from_utf8_lossy(value.as_bytes())))
             .collect();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(e))? {
-            if body.len() + chunk.len() > self.settings.max_body_bytes {
-                return Err(format!("response body larger than the {} MiB limit", self.settings.max_body_bytes >> 20));
+            if body.len() + chunk.len() > self.http.max_body_bytes {
+                return Err(format!("response body larger than the {} MiB limit", self.http.max_body_bytes >> 20));
             }
             body.extend_from_slice(&chunk);
         }
@@ -332,22 +248,6 @@ impl Fetcher {
             source = cause.source();
         }
         self.secrets().redact(&text)
-    }
-}
-
-/// The first value of header `name` (case-insensitive).
-pub fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
-    headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
-}
-
-fn reqwest_method(method: Method) -> reqwest::Method {
-    match method {
-        Method::Get => reqwest::Method::GET,
-        Method::Head => reqwest::Method::HEAD,
-        Method::Post => reqwest::Method::POST,
-        Method::Put => reqwest::Method::PUT,
-        Method::Patch => reqwest::Method::PATCH,
-        Method::Delete => reqwest::Method::DELETE,
     }
 }
 

@@ -3,13 +3,23 @@
 
 use std::time::Duration;
 
-use crate::runtime::{Header, RateLimitHeaders};
-
-use super::header;
+use crate::model::{Header, RateLimitHeaders, header};
 
 /// Header pairs (remaining, reset) the host reads when the manifest names none.
 const DEFAULT_PAIRS: [(&str, &str); 2] =
     [("x-ratelimit-remaining", "x-ratelimit-reset"), ("ratelimit-remaining", "ratelimit-reset")];
+
+/// The API's own name for the limit a response counts against: GitHub's
+/// `X-RateLimit-Resource` (`core`, `search` ...), or the policy name of the IETF `RateLimit`
+/// field (`"search";r=0;t=30`).
+pub fn resource_of(headers: &[Header]) -> Option<String> {
+    if let Some(name) = header(headers, "x-ratelimit-resource").map(str::trim).filter(|n| !n.is_empty()) {
+        return Some(name.to_string());
+    }
+    let field = header(headers, "ratelimit")?;
+    let name = field.split(';').next()?.trim();
+    (name.starts_with('"') && name.ends_with('"') && name.len() > 2).then(|| name.trim_matches('"').to_string())
+}
 
 /// When the response says the quota is used up (remaining is 0), how long until it resets.
 pub fn exhausted_for(headers: &[Header], names: Option<&RateLimitHeaders>, now_ms: u64) -> Option<Duration> {
@@ -92,6 +102,14 @@ mod tests {
             None,
             "no reset, no guess"
         );
+    }
+
+    #[test]
+    fn names_the_resource_a_limit_belongs_to() {
+        assert_eq!(resource_of(&headers(&[("X-RateLimit-Resource", "search")])).as_deref(), Some("search"));
+        assert_eq!(resource_of(&headers(&[("RateLimit", "\"search\";r=0;t=30")])).as_deref(), Some("search"));
+        assert_eq!(resource_of(&headers(&[("RateLimit", "limit=100, remaining=0, reset=12")])), None);
+        assert_eq!(resource_of(&headers(&[("x-ratelimit-remaining", "0")])), None);
     }
 
     #[test]

@@ -41,7 +41,8 @@ impl Target {
         Ok(resolved)
     }
 
-    fn check(&self, url: &Url) -> Result<(), String> {
+    /// Whether `url` may be fetched: https (or http on loopback) to a declared host.
+    pub fn check(&self, url: &Url) -> Result<(), String> {
         let (host, port) = host_port(url);
         let loopback = is_loopback(&host);
         match url.scheme() {
@@ -62,6 +63,25 @@ impl Target {
                 "refusing request to undeclared host {host}{}: add it to the manifest's allowed-hosts",
                 port.map(|p| format!(":{p}")).unwrap_or_default()
             ))
+        }
+    }
+}
+
+impl Target {
+    /// Whether `url` is on the base URL's origin (scheme, host and port): only there do
+    /// credentials go.
+    pub fn is_base_origin(&self, url: &Url) -> bool {
+        url.origin() == self.base.origin()
+    }
+
+    /// `url` relative to the base URL (`/path?query`) when it lies under it, as given otherwise:
+    /// how requests are stored, so that a stored frontier or dead letter follows `--base-url`.
+    pub fn relative(&self, url: &str) -> String {
+        let base = self.base.as_str().trim_end_matches('/');
+        match url.strip_prefix(base) {
+            Some(rest) if rest.starts_with('/') => rest.to_string(),
+            Some("") => "/".to_string(),
+            _ => url.to_string(),
         }
     }
 }
@@ -98,6 +118,17 @@ mod tests {
         let err = t.resolve("https://evil.example.com/x").unwrap_err();
         assert!(err.contains("undeclared host evil.example.com"), "{err}");
         assert!(t.resolve("http://127.0.0.1:9999/x").unwrap_err().contains("undeclared host 127.0.0.1:9999"));
+    }
+
+    #[test]
+    fn urls_under_the_base_are_stored_relative() {
+        let t = target();
+        assert_eq!(t.relative("http://127.0.0.1:8080/api/repos/x?page=2"), "/repos/x?page=2");
+        assert_eq!(t.relative("/repos/x"), "/repos/x");
+        assert_eq!(t.relative("http://127.0.0.1:8080/apix/y"), "http://127.0.0.1:8080/apix/y");
+        assert_eq!(t.relative("https://uploads.github.com/x"), "https://uploads.github.com/x");
+        assert!(t.is_base_origin(&url::Url::parse("http://127.0.0.1:8080/other").unwrap()));
+        assert!(!t.is_base_origin(&url::Url::parse("https://uploads.github.com/x").unwrap()));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::Serialize;
 
-use crate::runtime::Record;
+use crate::model::Record;
 
 /// How a stream's records changed between two parses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -1,42 +1,41 @@
-//! The process-wide wasmtime engine and linker, and the epoch ticker that enforces call deadlines.
+//! The process-wide wasmtime engine and linkers, and the epoch ticker that enforces call
+//! deadlines.
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use super::LoadError;
-use super::bindings::Connector;
 use super::cache::CompileCache;
-use super::host_state::HostState;
-use super::limits::EPOCH_TICK;
+use super::wit::Linkers;
 
-/// The engine and linker shared by every connector the process loads. Cheap to clone.
+/// How long an epoch tick lasts: the granularity of call deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The engine and linkers shared by every connector the process loads. Cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
-    linker: Arc<Linker<HostState>>,
+    linkers: Linkers,
     cache: Option<CompileCache>,
 }
 
 impl Runtime {
-    /// Build the engine (epoch interruption on) and the linker (empty WASI plus `log`), and
-    /// start the thread that advances the epoch.
+    /// Build the engine (epoch interruption on) and the linkers (empty WASI plus each contract
+    /// version's imports), and start the thread that advances the epoch.
     pub fn new() -> Result<Runtime, LoadError> {
         let engine_error = |e: wasmtime::Error| LoadError::Engine(e.to_string());
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(engine_error)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
-        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state).map_err(engine_error)?;
+        let linkers = Linkers::new(&engine).map_err(engine_error)?;
         start_epoch_ticker(&engine);
-        Ok(Runtime { engine, linker: Arc::new(linker), cache: None })
+        Ok(Runtime { engine, linkers, cache: None })
     }
 
-    /// Cache compiled components in `dir` (the apiary home's `cache/`).
-    pub fn with_cache(mut self, dir: impl Into<std::path::PathBuf>) -> Runtime {
-        self.cache = Some(CompileCache::new(dir));
+    /// Cache compiled components in `cache`.
+    pub fn with_cache(mut self, cache: CompileCache) -> Runtime {
+        self.cache = Some(cache);
         self
     }
 
@@ -50,9 +49,14 @@ impl Runtime {
         &self.engine
     }
 
-    pub(super) fn linker(&self) -> &Linker<HostState> {
-        &self.linker
+    pub(super) fn linkers(&self) -> &Linkers {
+        &self.linkers
     }
+}
+
+/// A call deadline of `time` in epoch ticks (at least one).
+pub fn deadline_ticks(time: Duration) -> u64 {
+    (time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
 /// Advance the engine's epoch every tick until the engine is dropped.

@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-/// The contract versions this host loads connectors for.
-pub const SUPPORTED_CONTRACTS: &str = "apiary:connector@0.1.x";
+use super::ContractVersion;
 
 /// A connector could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +10,14 @@ pub enum LoadError {
     /// The file could not be read.
     #[error("cannot read connector {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    /// The path is not a regular file (a device, a pipe, a folder).
+    #[error("connector {path} is not a regular file; give the path of a .wasm component")]
+    NotAFile { path: PathBuf },
+    /// The file is larger than the cap.
+    #[error(
+        "connector {path} is {size} bytes, more than the {cap}-byte cap; if it really is that large, raise [limits] max-component-mib"
+    )]
+    TooLarge { path: PathBuf, size: u64, cap: u64 },
     /// The file is not a WebAssembly component.
     #[error(
         "{path} is not a WebAssembly component ({reason}); build connectors with `cargo build --target wasm32-wasip2`"
@@ -18,11 +25,11 @@ pub enum LoadError {
     NotAComponent { path: PathBuf, reason: String },
     /// The connector was built against a contract version this host does not load.
     #[error(
-        "{path} was built against apiary:connector@{found}, but this host supports {SUPPORTED_CONTRACTS}; rebuild it with a matching apiary-sdk, or upgrade apiary"
+        "{path} was built against apiary:connector@{found}, but this host supports {supported}; rebuild it with a matching apiary-sdk, or upgrade apiary"
     )]
-    UnsupportedContract { path: PathBuf, found: String },
+    UnsupportedContract { path: PathBuf, found: String, supported: String },
     /// The component does not implement the apiary connector contract.
-    #[error("{path} is not an apiary connector: {reason} (this host supports {SUPPORTED_CONTRACTS})")]
+    #[error("{path} is not an apiary connector: {reason} (this host supports {})", ContractVersion::supported_text())]
     NotAConnector { path: PathBuf, reason: String },
     /// The connector's `manifest` call failed.
     #[error("{path}: calling `manifest` failed: {source}")]

@@ -6,8 +6,8 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::{ConnectorImports, Level};
-use super::limits::CallLimits;
+use crate::model::LogLevel;
+use crate::policy::ConnectorLimits;
 
 /// The state of one short-lived store: one call into a connector.
 pub struct HostState {
@@ -24,7 +24,7 @@ const PIPE_CAPACITY: usize = 1 << 20;
 
 impl HostState {
     /// A fresh state for one call into the connector named `connector`.
-    pub fn new(connector: &str, limits: &CallLimits) -> HostState {
+    pub fn new(connector: &str, limits: &ConnectorLimits) -> HostState {
         // The pipe traps a guest that writes past its capacity, so it is generous; only the
         // first `stderr_bytes` are kept for the log.
         let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
@@ -74,17 +74,16 @@ impl WasiView for HostState {
     }
 }
 
-impl super::bindings::apiary::connector::types::Host for HostState {}
-
-impl ConnectorImports for HostState {
-    fn log(&mut self, level: Level, message: String) {
+impl HostState {
+    /// The connector's `log` import: its message in the host's log, tagged with its name.
+    pub fn log(&mut self, level: LogLevel, message: &str) {
         let connector = self.connector.as_str();
         match level {
-            Level::Trace => tracing::trace!(connector, "{message}"),
-            Level::Debug => tracing::debug!(connector, "{message}"),
-            Level::Info => tracing::info!(connector, "{message}"),
-            Level::Warn => tracing::warn!(connector, "{message}"),
-            Level::Error => tracing::error!(connector, "{message}"),
+            LogLevel::Trace => tracing::trace!(connector, "{message}"),
+            LogLevel::Debug => tracing::debug!(connector, "{message}"),
+            LogLevel::Info => tracing::info!(connector, "{message}"),
+            LogLevel::Warn => tracing::warn!(connector, "{message}"),
+            LogLevel::Error => tracing::error!(connector, "{message}"),
         }
     }
 }

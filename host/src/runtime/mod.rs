@@ -1,17 +1,17 @@
 //! The WebAssembly side of the host: the wasmtime engine, loading connector components, and
 //! calling `manifest`, `start` and `parse` each in a fresh, limited instance.
 //!
-//! The engine, linker and pre-instantiated component live as long as the process; every call
+//! The engine, linkers and pre-instantiated component live as long as the process; every call
 //! gets its own short-lived `Store`, so no state leaks between pages and a trapped instance is
-//! simply dropped.
+//! simply dropped. Connectors of every supported contract version load through [`wit`] and
+//! speak the host's own types ([`crate::model`]) from then on.
 
-pub mod bindings;
 mod cache;
 mod engine;
 mod error;
 mod host_state;
-mod identity;
-mod limits;
+mod source;
+pub mod wit;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,17 +19,14 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
 
-pub use bindings::{
-    Auth, Bucket, Endpoint, Exchange, Header, Level, Manifest, Method, Page, ParseError, RateLimitHeaders, Record,
-    Reject, Request, Response, RetryPolicy, SyncContext,
-};
-use bindings::{Connector, ConnectorPre};
-pub use cache::CompileCache;
-pub use engine::Runtime;
-pub use error::{CallError, LoadError, SUPPORTED_CONTRACTS};
+pub use cache::{CacheKeyError, CompileCache};
+pub use engine::{EPOCH_TICK, Runtime};
+pub use error::{CallError, LoadError};
 use host_state::HostState;
-pub use identity::{ComponentDigest, ConnectorIdentity};
-pub use limits::CallLimits;
+pub use wit::ContractVersion;
+
+use crate::model::{ComponentDigest, ConnectorIdentity, Exchange, Manifest, Page, ParseError, Request, SyncContext};
+use crate::policy::ConnectorLimits;
 
 /// A connector loaded and ready to call, cheap to clone and share between threads.
 #[derive(Clone)]
@@ -39,16 +36,17 @@ pub struct LoadedConnector {
 
 struct Inner {
     runtime: Runtime,
-    pre: ConnectorPre<HostState>,
+    bound: wit::Bound,
+    contract: ContractVersion,
     manifest: Manifest,
     identity: ConnectorIdentity,
-    limits: CallLimits,
+    limits: ConnectorLimits,
 }
 
 impl LoadedConnector {
     /// Load, compile and check the component at `path`, then read its manifest.
-    pub fn load(runtime: &Runtime, path: &Path, limits: CallLimits) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    pub fn load(runtime: &Runtime, path: &Path, limits: ConnectorLimits) -> Result<Self, LoadError> {
+        let bytes = source::read_component(path, limits.component_bytes)?;
         let digest = ComponentDigest::of(&bytes);
         let compiled = match runtime.cache() {
             Some(cache) => cache.load(runtime.engine(), &bytes, &digest),
@@ -56,17 +54,23 @@ impl LoadedConnector {
         };
         let component =
             compiled.map_err(|e| LoadError::NotAComponent { path: path.to_path_buf(), reason: first_line(&e) })?;
-        if let Some(found) = contract_version(&component, runtime.engine()).filter(|v| !is_supported_contract(v)) {
-            return Err(LoadError::UnsupportedContract { path: path.to_path_buf(), found });
-        }
+        let contract = match ContractVersion::imported_by(&component, runtime.engine()) {
+            Some(found) => ContractVersion::of(&found).ok_or_else(|| LoadError::UnsupportedContract {
+                path: path.to_path_buf(),
+                found,
+                supported: ContractVersion::supported_text(),
+            })?,
+            // No `apiary:connector` import: try the oldest world; linking says what is missing.
+            None => ContractVersion::SUPPORTED[0],
+        };
         let not_a_connector =
             |e: wasmtime::Error| LoadError::NotAConnector { path: path.to_path_buf(), reason: first_line(&e) };
-        let instance_pre = runtime.linker().instantiate_pre(&component).map_err(not_a_connector)?;
-        let pre = ConnectorPre::new(instance_pre).map_err(not_a_connector)?;
-        let manifest = call_fresh(runtime, &pre, "", &limits, |connector, store| connector.call_manifest(store))
+        let bound = wit::Bound::new(runtime.linkers(), contract, &component).map_err(not_a_connector)?;
+        let manifest = call_fresh(runtime, "", &limits, |store| bound.manifest(store))
             .map_err(|source| LoadError::Manifest { path: path.to_path_buf(), source })?;
         let identity = ConnectorIdentity::new(&manifest, digest);
-        Ok(LoadedConnector { inner: Arc::new(Inner { runtime: runtime.clone(), pre, manifest, identity, limits }) })
+        let inner = Inner { runtime: runtime.clone(), bound, contract, manifest, identity, limits };
+        Ok(LoadedConnector { inner: Arc::new(inner) })
     }
 
     /// The manifest the connector declared.
@@ -75,8 +79,13 @@ impl LoadedConnector {
     }
 
     /// The limits every call runs under.
-    pub fn limits(&self) -> &CallLimits {
+    pub fn limits(&self) -> &ConnectorLimits {
         &self.inner.limits
+    }
+
+    /// The contract version the connector was built against.
+    pub fn contract(&self) -> ContractVersion {
+        self.inner.contract
     }
 
     /// Name, version, API version and digest: what every stored item is tagged with.
@@ -86,36 +95,32 @@ impl LoadedConnector {
 
     /// Call `start(endpoint, ctx)` in a fresh instance.
     pub fn start(&self, endpoint: &str, ctx: &SyncContext) -> Result<Result<Vec<Request>, String>, CallError> {
-        self.call(|connector, store| connector.call_start(store, endpoint, ctx))
+        self.call(|store| self.inner.bound.start(store, endpoint, ctx))
     }
 
     /// Call `parse(exchange)` in a fresh instance.
     pub fn parse(&self, exchange: &Exchange) -> Result<Result<Page, ParseError>, CallError> {
-        self.call(|connector, store| connector.call_parse(store, exchange))
+        self.call(|store| self.inner.bound.parse(store, exchange))
     }
 
-    fn call<R>(
-        &self,
-        f: impl FnOnce(&Connector, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<R, CallError> {
+    fn call<R>(&self, f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<R>) -> Result<R, CallError> {
         let inner = &self.inner;
-        call_fresh(&inner.runtime, &inner.pre, &inner.identity.name, &inner.limits, f)
+        call_fresh(&inner.runtime, &inner.identity.name, &inner.limits, f)
     }
 }
 
-/// Run `f` against a fresh instance in a fresh store, under the call limits.
+/// Run `f` in a fresh store, under the call limits.
 fn call_fresh<R>(
     runtime: &Runtime,
-    pre: &ConnectorPre<HostState>,
     connector_name: &str,
-    limits: &CallLimits,
-    f: impl FnOnce(&Connector, &mut Store<HostState>) -> wasmtime::Result<R>,
+    limits: &ConnectorLimits,
+    f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
 ) -> Result<R, CallError> {
     let mut store = Store::new(runtime.engine(), HostState::new(connector_name, limits));
     store.limiter(|state| &mut state.limits);
     // A new store's deadline is 0: without this the first instruction would trap.
-    store.set_epoch_deadline(limits.deadline_ticks());
-    let result = pre.instantiate(&mut store).and_then(|connector| f(&connector, &mut store));
+    store.set_epoch_deadline(engine::deadline_ticks(limits.time));
+    let result = f(&mut store);
     let output = store.data().guest_output();
     if result.is_ok() && !output.is_empty() {
         tracing::info!(connector = connector_name, "guest output: {output}");
@@ -123,21 +128,8 @@ fn call_fresh<R>(
     result.map_err(|e| classify(e, limits, store.data()))
 }
 
-/// The `apiary:connector` version the component imports its types from, if it names one.
-fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
-    component.component_type().imports(engine).find_map(|(name, _)| {
-        let (_, version) = name.strip_prefix("apiary:connector/")?.split_once('@')?;
-        Some(version.to_string())
-    })
-}
-
-/// Whether this host loads guests of contract `version` (semver-compatible with 0.1.0).
-fn is_supported_contract(version: &str) -> bool {
-    version.starts_with("0.1.")
-}
-
 /// Tell a time-out and a memory cap apart from other traps.
-fn classify(error: wasmtime::Error, limits: &CallLimits, state: &HostState) -> CallError {
+fn classify(error: wasmtime::Error, limits: &ConnectorLimits, state: &HostState) -> CallError {
     let chain = error_chain(&error);
     if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
         CallError::Timeout { limit_ms: limits.time.as_millis() }

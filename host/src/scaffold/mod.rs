@@ -17,14 +17,32 @@ pub enum ScaffoldError {
     Write { path: PathBuf, source: std::io::Error },
 }
 
-/// The SDK this build of apiary ships, for the scaffold's path dependency.
-pub fn bundled_sdk() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk")
+/// Where a new connector gets the SDK from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdkSource {
+    /// The published `apiary-sdk` of this apiary's version (crates.io, or the registry cargo is
+    /// configured with).
+    Registry,
+    /// A local checkout of the SDK (`apiary new --sdk PATH`), for work on apiary itself.
+    Path(PathBuf),
 }
 
-/// Write a new connector crate `name` in `dir/name`, depending on the SDK at `sdk`. Returns
+impl SdkSource {
+    /// The dependency's value in `Cargo.toml`.
+    fn requirement(&self) -> String {
+        match self {
+            SdkSource::Registry => format!("\"{}\"", env!("CARGO_PKG_VERSION")),
+            SdkSource::Path(path) => {
+                let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                format!("{{ path = {:?} }}", path.display().to_string())
+            }
+        }
+    }
+}
+
+/// Write a new connector crate `name` in `dir/name`, depending on the SDK from `sdk`. Returns
 /// the crate's folder.
-pub fn scaffold(name: &str, dir: &Path, sdk: &Path) -> Result<PathBuf, ScaffoldError> {
+pub fn scaffold(name: &str, dir: &Path, sdk: &SdkSource) -> Result<PathBuf, ScaffoldError> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !valid {
@@ -34,14 +52,14 @@ pub fn scaffold(name: &str, dir: &Path, sdk: &Path) -> Result<PathBuf, ScaffoldE
     if root.exists() {
         return Err(ScaffoldError::Exists(root));
     }
-    let sdk = std::fs::canonicalize(sdk).unwrap_or_else(|_| sdk.to_path_buf());
+    let sdk = sdk.requirement();
     let fill = |template: &str| {
         template
             .replace("{{name}}", name)
             .replace("{{crate}}", &name.replace('_', "-"))
             .replace("{{lib}}", &name.replace('-', "_"))
             .replace("{{Type}}", &type_name(name))
-            .replace("{{sdk}}", &sdk.display().to_string())
+            .replace("{{sdk}}", &sdk)
     };
     for (file, template) in FILES {
         let path = root.join(file);
@@ -75,12 +93,16 @@ mod tests {
     #[test]
     fn writes_a_crate_and_refuses_bad_names_and_existing_folders() {
         let dir = tempfile::tempdir().unwrap();
-        let root = scaffold("my-api", dir.path(), &bundled_sdk()).unwrap();
+        let root = scaffold("my-api", dir.path(), &SdkSource::Registry).unwrap();
         let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
         assert!(lib.contains("pub struct MyApi;") && lib.contains("export_connector!(MyApi)"));
         let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-        assert!(cargo.contains("name = \"my-api-connector\"") && cargo.contains("apiary-sdk = { path = "));
-        assert!(matches!(scaffold("my-api", dir.path(), &bundled_sdk()), Err(ScaffoldError::Exists(_))));
-        assert!(matches!(scaffold("My API", dir.path(), &bundled_sdk()), Err(ScaffoldError::BadName(_))));
+        let version = concat!("apiary-sdk = \"", env!("CARGO_PKG_VERSION"), "\"");
+        assert!(cargo.contains("name = \"my-api-connector\"") && cargo.contains(version), "{cargo}");
+        let local = scaffold("local", dir.path(), &SdkSource::Path(dir.path().to_path_buf())).unwrap();
+        let cargo = std::fs::read_to_string(local.join("Cargo.toml")).unwrap();
+        assert!(cargo.contains("apiary-sdk = { path = "), "{cargo}");
+        assert!(matches!(scaffold("my-api", dir.path(), &SdkSource::Registry), Err(ScaffoldError::Exists(_))));
+        assert!(matches!(scaffold("My API", dir.path(), &SdkSource::Registry), Err(ScaffoldError::BadName(_))));
     }
 }

@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use redb::WriteTransaction;
 
+use super::letter_index::{RequestKey, add_indexed, unindex};
 use super::tables::{self, DEAD_LETTERS};
-use super::{DeadLetterId, ExchangeId, RunContext, RunId, Store, StoreError, db_error, now_ms};
-use crate::runtime::{ConnectorIdentity, Request};
+use super::{DeadLetterId, ExchangeId, RunContext, RunId, Store, StoreError, db_error};
+use crate::clock::now_ms;
+use crate::model::{ConnectorIdentity, Request};
 
 /// Where in a sync something failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,6 +49,18 @@ impl std::str::FromStr for Stage {
     }
 }
 
+/// Which output a letter belongs to: the pipeline's live output (replayable into it), or a
+/// re-parse's separate output (never replayed into the live one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LetterOrigin {
+    /// A sync, a replay or a resumed run: the live output.
+    #[default]
+    Live,
+    /// `apiary reparse`: its own output folder.
+    Reparse,
+}
+
 /// A dead letter about to be added.
 #[derive(Debug, Clone)]
 pub struct NewDeadLetter {
@@ -64,6 +78,39 @@ pub struct NewDeadLetter {
     pub exchange: Option<ExchangeId>,
     /// The rejected record's payload (record stage).
     pub payload: Option<String>,
+}
+
+impl NewDeadLetter {
+    /// A letter of `stream` at `stage`, with no payload.
+    pub fn new(stream: &str, stage: Stage, error: impl Into<String>, attempts: u32) -> NewDeadLetter {
+        NewDeadLetter {
+            stream: stream.to_string(),
+            stage,
+            error: error.into(),
+            attempts,
+            request: None,
+            exchange: None,
+            payload: None,
+        }
+    }
+
+    /// The same letter, about `request`.
+    pub fn about(mut self, request: Option<Request>) -> NewDeadLetter {
+        self.request = request;
+        self
+    }
+
+    /// The same letter, linked to the stored exchange `exchange`.
+    pub fn linked(mut self, exchange: Option<ExchangeId>) -> NewDeadLetter {
+        self.exchange = exchange;
+        self
+    }
+
+    /// The same letter, holding a rejected record.
+    pub fn holding(mut self, payload: String) -> NewDeadLetter {
+        self.payload = Some(payload);
+        self
+    }
 }
 
 /// One stored dead letter.
@@ -97,6 +144,9 @@ pub struct DeadLetter {
     pub payload: Option<String>,
     /// The run that resolved it, once one did.
     pub resolved_by: Option<RunId>,
+    /// The output it belongs to.
+    #[serde(default)]
+    pub origin: LetterOrigin,
 }
 
 impl DeadLetter {
@@ -111,60 +161,81 @@ impl DeadLetter {
         let (Ok(a), Ok(b)) = (parse(payload), parse(candidate)) else { return false };
         !key_fields.is_empty() && key_fields.iter().all(|f| a.get(f).is_some() && a.get(f) == b.get(f))
     }
+
+    /// The same failure met again: the latest error, attempts added up, the time seen.
+    pub(super) fn seen_again(&mut self, again: NewDeadLetter, now: u64) {
+        self.stage = again.stage;
+        self.error = again.error;
+        self.attempts += again.attempts;
+        self.last_seen_ms = now;
+        self.request = again.request.or(self.request.take());
+        self.exchange = again.exchange.or(self.exchange);
+    }
 }
 
-/// Add dead letters for a run inside an open write transaction.
-pub(super) fn insert_dead_letters(
+/// Store a new letter of `context`'s run; returns its id.
+pub(super) fn insert_letter(
     write: &WriteTransaction,
     context: &RunContext,
-    letters: Vec<NewDeadLetter>,
-) -> Result<Vec<DeadLetterId>, StoreError> {
-    if letters.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut id = tables::next_id(&write.open_table(DEAD_LETTERS).map_err(db_error)?)?;
-    let now = now_ms();
-    let mut ids = Vec::with_capacity(letters.len());
-    for new in letters {
-        let letter = DeadLetter {
-            id: DeadLetterId(id),
-            run: context.run,
-            pipeline: context.pipeline.clone(),
-            stream: new.stream,
-            stage: new.stage,
-            error: new.error,
-            attempts: new.attempts,
-            first_seen_ms: now,
-            last_seen_ms: now,
-            connector: context.connector.clone(),
-            request: new.request,
-            exchange: new.exchange,
-            payload: new.payload,
-            resolved_by: None,
-        };
-        tables::put_json(write, DEAD_LETTERS, id, &letter)?;
-        ids.push(letter.id);
-        id += 1;
-    }
-    Ok(ids)
+    new: NewDeadLetter,
+    origin: LetterOrigin,
+    now: u64,
+) -> Result<DeadLetterId, StoreError> {
+    let id = DeadLetterId(tables::next_id(&write.open_table(DEAD_LETTERS).map_err(db_error)?)?);
+    let letter = DeadLetter {
+        id,
+        run: context.run,
+        pipeline: context.pipeline.clone(),
+        stream: new.stream,
+        stage: new.stage,
+        error: new.error,
+        attempts: new.attempts,
+        first_seen_ms: now,
+        last_seen_ms: now,
+        connector: context.connector.clone(),
+        request: new.request,
+        exchange: new.exchange,
+        payload: new.payload,
+        resolved_by: None,
+        origin,
+    };
+    put_letter(write, &letter)?;
+    Ok(id)
+}
+
+/// Write `letter` under its id.
+pub(super) fn put_letter(write: &WriteTransaction, letter: &DeadLetter) -> Result<(), StoreError> {
+    tables::put_json(write, DEAD_LETTERS, letter.id.0, letter)
 }
 
 impl Store {
-    /// Add dead letters for a run in one transaction.
+    /// Add letters of `context`'s run that belong to `origin`'s output, in one transaction.
+    /// Live letters tied to a request are indexed, so a later completion of it settles them;
+    /// a re-parse's letters are not (they belong to its own output).
     pub fn add_dead_letters(
         &self,
         context: &RunContext,
+        origin: LetterOrigin,
         letters: Vec<NewDeadLetter>,
-    ) -> Result<Vec<DeadLetterId>, StoreError> {
-        let write = self.db().begin_write().map_err(db_error)?;
-        let ids = insert_dead_letters(&write, context, letters)?;
-        write.commit().map_err(db_error)?;
-        Ok(ids)
+    ) -> Result<(), StoreError> {
+        let write = self.write()?;
+        match origin {
+            LetterOrigin::Live => {
+                add_indexed(&write, context, letters)?;
+            }
+            LetterOrigin::Reparse => {
+                let now = now_ms();
+                for new in letters {
+                    insert_letter(&write, context, new, LetterOrigin::Reparse, now)?;
+                }
+            }
+        }
+        write.commit().map_err(db_error)
     }
 
     /// The dead letter `id`.
     pub fn dead_letter(&self, id: DeadLetterId) -> Result<DeadLetter, StoreError> {
-        let read = self.db().begin_read().map_err(db_error)?;
+        let read = self.read()?;
         let table = read.open_table(DEAD_LETTERS).map_err(db_error)?;
         tables::get_json(&table, DEAD_LETTERS, id.0)?.ok_or(StoreError::NotFound { what: "dead letter", id: id.0 })
     }
@@ -172,11 +243,14 @@ impl Store {
     /// Mark dead letters resolved by `run` (they are kept, never silently deleted).
     pub fn resolve_dead_letters(&self, ids: &[DeadLetterId], run: RunId) -> Result<(), StoreError> {
         let letters = ids.iter().map(|id| self.dead_letter(*id)).collect::<Result<Vec<_>, _>>()?;
-        let write = self.db().begin_write().map_err(db_error)?;
+        let write = self.write()?;
         for mut letter in letters {
             letter.resolved_by = Some(run);
             letter.last_seen_ms = now_ms();
-            tables::put_json(&write, DEAD_LETTERS, letter.id.0, &letter)?;
+            put_letter(&write, &letter)?;
+            if let Some(key) = RequestKey::of_letter(&letter) {
+                unindex(&write, &letter.pipeline, &key, letter.id)?;
+            }
         }
         write.commit().map_err(db_error)
     }
@@ -188,16 +262,17 @@ impl Store {
         everything: bool,
         keep: impl Fn(&DeadLetter) -> bool,
     ) -> Result<usize, StoreError> {
-        let doomed: Vec<DeadLetterId> = self
-            .dead_letters(|l| keep(l) && (everything || l.resolved_by.is_some()))?
-            .into_iter()
-            .map(|l| l.id)
-            .collect();
-        let write = self.db().begin_write().map_err(db_error)?;
+        let doomed = self.dead_letters(|l| keep(l) && (everything || l.resolved_by.is_some()))?;
+        let write = self.write()?;
         {
             let mut table = write.open_table(DEAD_LETTERS).map_err(db_error)?;
-            for id in &doomed {
-                table.remove(id.0).map_err(db_error)?;
+            for letter in &doomed {
+                table.remove(letter.id.0).map_err(db_error)?;
+            }
+        }
+        for letter in &doomed {
+            if let Some(key) = RequestKey::of_letter(letter) {
+                unindex(&write, &letter.pipeline, &key, letter.id)?;
             }
         }
         write.commit().map_err(db_error)?;
@@ -206,6 +281,6 @@ impl Store {
 
     /// Every dead letter that `keep` accepts, oldest first.
     pub fn dead_letters(&self, keep: impl Fn(&DeadLetter) -> bool) -> Result<Vec<DeadLetter>, StoreError> {
-        tables::list_json(self.db(), DEAD_LETTERS, keep)
+        tables::list_json(&self.read()?, DEAD_LETTERS, keep)
     }
 }

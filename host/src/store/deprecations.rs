@@ -6,8 +6,9 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::tables::DEPRECATIONS;
-use super::{RunContext, Store, StoreError, codec, db_error, now_ms};
-use crate::fetch::DeprecationNotice;
+use super::{RunContext, Store, StoreError, codec, db_error};
+use crate::clock::now_ms;
+use crate::model::DeprecationNotice;
 
 /// A deprecation notice an API sent for one endpoint of one API version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +39,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let c = &context.connector;
         let key = (c.name.as_str(), c.api_version.as_str(), endpoint);
-        let write = self.db().begin_write().map_err(db_error)?;
+        let write = self.write()?;
         {
             let mut table = write.open_table(DEPRECATIONS).map_err(db_error)?;
             let existing: Option<Deprecation> = match table.get(key).map_err(db_error)? {
@@ -65,7 +66,7 @@ impl Store {
 
     /// Every recorded notice that `keep` accepts.
     pub fn deprecations(&self, keep: impl Fn(&Deprecation) -> bool) -> Result<Vec<Deprecation>, StoreError> {
-        let read = self.db().begin_read().map_err(db_error)?;
+        let read = self.read()?;
         let table = read.open_table(DEPRECATIONS).map_err(db_error)?;
         let mut out = Vec::new();
         for row in table.iter().map_err(db_error)? {

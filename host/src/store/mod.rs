@@ -1,13 +1,21 @@
-//! The redb database under the apiary home: runs, raw exchanges and dead letters.
+//! The redb database under the apiary home: runs, raw exchanges, dead letters, sync state.
 //!
 //! Every table has a typed API here; nothing outside this module touches redb. Values are
 //! stored as JSON (metadata) or zstd (response bodies), behind [`codec`], so a damaged value is
-//! an error, never a panic.
+//! an error, never a panic. One process writes at a time; any number may read alongside it
+//! ([`Store::open_read_only`]), so looking at a running sync never disturbs it.
+//!
+//! This module is a leaf: it stores the host's own types ([`crate::model`]) and imports nothing
+//! from the fetcher, the runtime or the sync engine.
 
 mod codec;
+mod counts;
 mod dead_letters;
 mod deprecations;
 mod ids;
+mod letter_index;
+mod migrate;
+mod open;
 mod raw;
 mod runs;
 mod sync_state;
@@ -15,18 +23,23 @@ mod tables;
 
 use std::path::{Path, PathBuf};
 
-use redb::Database;
+use redb::{Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, WriteTransaction};
 
-pub use dead_letters::{DeadLetter, NewDeadLetter, Stage};
+pub use counts::Counts;
+pub use dead_letters::{DeadLetter, LetterOrigin, NewDeadLetter, Stage};
 pub use deprecations::Deprecation;
 pub use ids::{DeadLetterId, ExchangeId, FrontierId, RunId};
+pub use letter_index::RequestKey;
 pub use raw::{NewExchange, RawExchange, RawMeta};
-pub use runs::{RunCounts, RunKind, RunOutcome, RunRecord};
+pub use runs::{RunKind, RunOutcome, RunRecord};
 pub use sync_state::{Completion, FrontierEntry, SyncState};
 use tables::META;
 
-/// The database format this build writes. Opening a newer one is refused.
-pub const FORMAT_VERSION: u64 = 1;
+use crate::model::ConnectorIdentity;
+
+/// The database format this build writes. Opening a newer one is refused; format 1 (redb 2)
+/// is upgraded in place, its file kept as a backup.
+pub const FORMAT_VERSION: u64 = 2;
 
 /// Something went wrong with the database.
 #[derive(Debug, thiserror::Error)]
@@ -41,9 +54,26 @@ pub enum StoreError {
         "{path} has database format {found}, newer than this apiary's {FORMAT_VERSION}; upgrade apiary, nothing was changed"
     )]
     NewerFormat { path: PathBuf, found: u64 },
-    /// Another process has the database open.
-    #[error("{path} is in use by another apiary process; wait for it to finish")]
+    /// The file is a redb file of a version this build does not read.
+    #[error("{path} was written by an unknown redb version; nothing was changed")]
+    OldRedb { path: PathBuf },
+    /// Another process is writing to the database.
+    #[error(
+        "{path} is in use by another apiary process (a running `apiary run`, `dlq replay` or `serve`); wait for it to finish"
+    )]
     Locked { path: PathBuf },
+    /// The file (or its folder) could not be read or written: nothing is damaged.
+    #[error("cannot open {path}: {source} (the database itself is not damaged)")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// The last writer was killed; only a writer repairs the file.
+    #[error("{path} was not closed cleanly (a sync was killed); the next `apiary run` repairs it, then it can be read")]
+    NeedsRecovery { path: PathBuf },
+    /// A read command found no database.
+    #[error("no apiary database at {path}: nothing has run with this --home yet (check --home or APIARY_HOME)")]
+    Missing { path: PathBuf },
+    /// A write was attempted through a read-only handle (a bug).
+    #[error("the database was opened read-only")]
+    ReadOnly,
     /// A read or write failed.
     #[error("database error: {0}")]
     Db(String),
@@ -62,25 +92,53 @@ pub(crate) fn db_error(e: impl Into<redb::Error>) -> StoreError {
 
 /// The open database.
 pub struct Store {
-    db: Database,
+    db: Handle,
     path: PathBuf,
 }
 
+/// How the file is open.
+enum Handle {
+    Writer(Database),
+    Reader(ReadOnlyDatabase),
+}
+
 impl Store {
-    /// Open the database at `path`, creating it if there is no file. An existing file that is not
-    /// an apiary database, or is from a newer apiary, is refused without being changed.
+    /// Open the database at `path` for writing, creating it if there is no file. A file that is
+    /// not an apiary database, or is from a newer apiary, is refused without being changed.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let existed = path.exists();
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(format!("{}: {e}", parent.display())))?;
+        if path.exists() {
+            // Check the format through a read-only handle first: opening for writing marks the
+            // file, and a newer or foreign file must be left exactly as it is. A file left by a
+            // killed writer cannot be read before a writer repairs it: that is this open.
+            match Store::open_read_only(path) {
+                Ok(_) | Err(StoreError::NeedsRecovery { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
-        let opened = if existed { Database::open(path) } else { Database::create(path) };
-        let db = opened.map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path: path.to_path_buf() },
-            other => StoreError::Corrupt { path: path.to_path_buf(), reason: other.to_string() },
-        })?;
-        let store = Store { db, path: path.to_path_buf() };
-        store.check_format(existed)?;
+        let db = match open::open_writer(path, initialise) {
+            Err(StoreError::OldRedb { .. }) if migrate::is_format_1(path) => {
+                upgrade_format_1(path)?;
+                open::open_writer(path, initialise)?
+            }
+            opened => opened?,
+        };
+        let store = Store { db: Handle::Writer(db), path: path.to_path_buf() };
+        store.check_format()?;
+        Ok(store)
+    }
+
+    /// Open the database at `path` to read it, alongside a process that may be writing to it.
+    /// A missing file is an error: reading never creates a database.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let db = match open::open_reader(path) {
+            Err(StoreError::OldRedb { .. }) if migrate::is_format_1(path) => {
+                upgrade_format_1(path)?;
+                open::open_reader(path)?
+            }
+            opened => opened?,
+        };
+        let store = Store { db: Handle::Reader(db), path: path.to_path_buf() };
+        store.check_format()?;
         Ok(store)
     }
 
@@ -89,43 +147,58 @@ impl Store {
         &self.path
     }
 
-    /// Refuse a newer format; create the tables in a new file.
-    fn check_format(&self, existed: bool) -> Result<(), StoreError> {
-        let read = self.db.begin_read().map_err(db_error)?;
+    /// Refuse a newer format, or a redb file that is not an apiary database.
+    fn check_format(&self) -> Result<(), StoreError> {
+        let read = self.read()?;
         let found = match read.open_table(META) {
             Ok(meta) => meta.get("format").map_err(db_error)?.map(|v| v.value()),
             Err(redb::TableError::TableDoesNotExist(_)) => None,
             Err(e) => return Err(db_error(e)),
         };
-        drop(read);
         match found {
             Some(v) if v > FORMAT_VERSION => Err(StoreError::NewerFormat { path: self.path.clone(), found: v }),
             Some(_) => Ok(()),
-            None if existed && self.has_any_table()? => {
+            None => {
                 Err(StoreError::Corrupt { path: self.path.clone(), reason: "it has no apiary format marker".into() })
             }
-            None => self.initialise(),
         }
     }
 
-    fn has_any_table(&self) -> Result<bool, StoreError> {
-        let read = self.db.begin_read().map_err(db_error)?;
-        Ok(redb::ReadTransaction::list_tables(&read).map_err(db_error)?.next().is_some())
-    }
-
-    fn initialise(&self) -> Result<(), StoreError> {
-        let write = self.db.begin_write().map_err(db_error)?;
-        {
-            let mut meta = write.open_table(META).map_err(db_error)?;
-            meta.insert("format", FORMAT_VERSION).map_err(db_error)?;
-            tables::create_all(&write)?;
+    /// A read transaction.
+    pub(crate) fn read(&self) -> Result<ReadTransaction, StoreError> {
+        match &self.db {
+            Handle::Writer(db) => db.begin_read(),
+            Handle::Reader(db) => db.begin_read(),
         }
-        write.commit().map_err(db_error)
+        .map_err(db_error)
     }
 
-    pub(crate) fn db(&self) -> &Database {
-        &self.db
+    /// A write transaction (an error through a read-only handle).
+    pub(crate) fn write(&self) -> Result<WriteTransaction, StoreError> {
+        match &self.db {
+            Handle::Writer(db) => db.begin_write().map_err(db_error),
+            Handle::Reader(_) => Err(StoreError::ReadOnly),
+        }
     }
+}
+
+/// Fill a new database: the format marker and every table, so readers never meet a missing one.
+fn initialise(db: &Database) -> Result<(), StoreError> {
+    let write = db.begin_write().map_err(db_error)?;
+    {
+        let mut meta = write.open_table(META).map_err(db_error)?;
+        meta.insert("format", FORMAT_VERSION).map_err(db_error)?;
+        tables::create_all(&write)?;
+    }
+    write.commit().map_err(db_error)
+}
+
+/// Upgrade the format-1 file at `path` in place, then index its open dead letters. Only called
+/// once redb 4 has said the file is older than it reads: redb 2 must never open a newer file.
+fn upgrade_format_1(path: &Path) -> Result<(), StoreError> {
+    migrate::upgrade(path, initialise)?;
+    let store = Store { db: Handle::Writer(open::open_writer(path, initialise)?), path: path.to_path_buf() };
+    store.rebuild_letter_index()
 }
 
 /// Who is writing: the run, its pipeline and its connector. Stored things carry all three.
@@ -136,40 +209,8 @@ pub struct RunContext {
     /// The pipeline's name.
     pub pipeline: String,
     /// The connector in use.
-    pub connector: crate::runtime::ConnectorIdentity,
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    pub connector: ConnectorIdentity,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_database_from_a_newer_apiary_is_refused_and_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("apiary.redb");
-        {
-            let store = Store::open(&path).unwrap();
-            let write = store.db().begin_write().unwrap();
-            write.open_table(META).unwrap().insert("format", FORMAT_VERSION + 1).unwrap();
-            write.commit().unwrap();
-        }
-        let before = std::fs::read(&path).unwrap();
-        let err = Store::open(&path).err().expect("refused");
-        assert!(matches!(err, StoreError::NewerFormat { found, .. } if found == FORMAT_VERSION + 1));
-        assert!(err.to_string().contains("upgrade apiary"), "{err}");
-        assert_eq!(std::fs::read(&path).unwrap(), before, "nothing written");
-    }
-
-    #[test]
-    fn a_new_database_is_created_with_the_current_format() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/apiary.redb");
-        Store::open(&path).unwrap();
-        assert!(Store::open(&path).is_ok(), "reopening the same format works");
-    }
-}
+mod tests;

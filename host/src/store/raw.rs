@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::counts::add_counts;
 use super::tables::{self, RAW_BODY, RAW_META};
-use super::{ExchangeId, RunId, Store, StoreError, codec, db_error};
-use crate::runtime::{ConnectorIdentity, Exchange, Header, Request, Response};
+use super::{Counts, ExchangeId, RunId, Store, StoreError, codec, db_error};
+use crate::model::{ConnectorIdentity, Exchange, Header, Request, Response};
 
 /// An exchange about to be stored.
 #[derive(Debug, Clone)]
@@ -15,11 +16,17 @@ pub struct NewExchange<'a> {
     pub exchange: &'a Exchange,
     /// Which attempt this response came from (1 = first try).
     pub attempt: u32,
+    /// Which redirect hop of the attempt (0 = the request itself).
+    pub hop: u32,
     /// How long the request took, in ms.
     pub duration_ms: u64,
-    /// The frontier entry it answers: the exchange is marked unprocessed until
-    /// [`Store::complete`] says otherwise.
-    pub entry: Option<super::FrontierId>,
+    /// The frontier entry whose page this is, when it is to be parsed: the exchange is marked
+    /// unprocessed until [`Store::complete`] says otherwise, so a crash in between parses it
+    /// from storage instead of fetching it again. `None` for attempts and hops kept as evidence.
+    pub to_parse: Option<super::FrontierId>,
+    /// Counts to commit with it (the attempt, the waits before it); the exchange and its bytes
+    /// are added here.
+    pub counts: Counts,
 }
 
 /// Everything stored about an exchange except its body.
@@ -47,6 +54,9 @@ pub struct RawMeta {
     pub duration_ms: u64,
     /// Which attempt this was.
     pub attempt: u32,
+    /// Which redirect hop of that attempt (0 = the request itself).
+    #[serde(default)]
+    pub hop: u32,
     /// Body length as received.
     pub body_bytes: u64,
     /// Body length as stored (compressed).
@@ -78,18 +88,13 @@ impl RawExchange {
 }
 
 impl Store {
-    /// Store an exchange and commit it; returns what was stored. It is visible at once; it is
-    /// durable at once unless it answers a frontier entry (see the comment inside).
+    /// Store an exchange and commit it, durably, before anything parses it; returns what was
+    /// stored. (Readers in other processes share the file, so every commit is durable: redb
+    /// allows no other kind then.)
     pub fn put_exchange(&self, new: NewExchange<'_>) -> Result<RawMeta, StoreError> {
         let body = &new.exchange.response.body;
         let compressed = codec::compress(body);
-        let mut write = self.db().begin_write().map_err(db_error)?;
-        if new.entry.is_some() {
-            // Part of a sync: the commit that processes this exchange follows and is durable,
-            // and makes this one durable with it. A crash before it loses both (the page is
-            // fetched again, like any request in flight), so one fsync per page is saved.
-            write.set_durability(redb::Durability::None);
-        }
+        let write = self.write()?;
         let id = tables::next_id(&write.open_table(RAW_META).map_err(db_error)?)?;
         let meta = RawMeta {
             id: ExchangeId(id),
@@ -103,21 +108,30 @@ impl Store {
             fetched_at_ms: new.exchange.fetched_at_ms,
             duration_ms: new.duration_ms,
             attempt: new.attempt,
+            hop: new.hop,
             body_bytes: body.len() as u64,
             stored_bytes: compressed.len() as u64,
         };
         tables::put_json(&write, RAW_META, id, &meta)?;
-        if let Some(entry) = new.entry {
+        if let Some(entry) = new.to_parse {
             super::sync_state::mark_unprocessed(&write, id, entry)?;
         }
         write.open_table(RAW_BODY).map_err(db_error)?.insert(id, compressed.as_slice()).map_err(db_error)?;
+        let mut counts = new.counts;
+        counts.add(&Counts {
+            exchanges: 1,
+            raw_bytes: meta.body_bytes,
+            stored_bytes: meta.stored_bytes,
+            ..Counts::default()
+        });
+        add_counts(&write, new.context.run, &meta.stream, &counts)?;
         write.commit().map_err(db_error)?;
         Ok(meta)
     }
 
     /// The stored exchange `id`, with its body.
     pub fn raw(&self, id: ExchangeId) -> Result<RawExchange, StoreError> {
-        let read = self.db().begin_read().map_err(db_error)?;
+        let read = self.read()?;
         let not_found = StoreError::NotFound { what: "raw exchange", id: id.0 };
         let metas = read.open_table(RAW_META).map_err(db_error)?;
         let meta: RawMeta = tables::get_json(&metas, RAW_META, id.0)?.ok_or(not_found)?;
@@ -134,6 +148,6 @@ impl Store {
 
     /// The metadata of every stored exchange that `keep` accepts, oldest first.
     pub fn raw_list(&self, keep: impl Fn(&RawMeta) -> bool) -> Result<Vec<RawMeta>, StoreError> {
-        tables::list_json(self.db(), RAW_META, keep)
+        tables::list_json(&self.read()?, RAW_META, keep)
     }
 }

@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::tables::{self, RUNS};
-use super::{RunId, Store, StoreError, db_error, now_ms};
-use crate::runtime::ConnectorIdentity;
+use super::{Counts, RunId, Store, StoreError, db_error};
+use crate::clock::now_ms;
+use crate::model::ConnectorIdentity;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +17,9 @@ pub enum RunOutcome {
     Succeeded,
     /// The run stopped on an error.
     Failed(String),
+    /// The run was stopped (SIGTERM, SIGINT) after committing its pages in flight; the next
+    /// `apiary run` resumes it.
+    Interrupted(String),
 }
 
 /// What kind of work a run was.
@@ -41,38 +45,6 @@ impl std::fmt::Display for RunKind {
     }
 }
 
-/// What a run did, in numbers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunCounts {
-    /// HTTP requests sent, retries included.
-    pub requests: u64,
-    /// Requests that were retries of an earlier attempt.
-    pub retries: u64,
-    /// Exchanges stored in the raw table.
-    pub exchanges: u64,
-    /// Records written to the sink.
-    pub records: u64,
-    /// Response body bytes received.
-    pub raw_bytes: u64,
-    /// Response body bytes stored, after compression.
-    pub stored_bytes: u64,
-    /// Dead letters added.
-    pub dead_letters: u64,
-}
-
-impl RunCounts {
-    /// Add another run's (or another process's) numbers to these.
-    pub fn add(&mut self, other: &RunCounts) {
-        self.requests += other.requests;
-        self.retries += other.retries;
-        self.exchanges += other.exchanges;
-        self.records += other.records;
-        self.raw_bytes += other.raw_bytes;
-        self.stored_bytes += other.stored_bytes;
-        self.dead_letters += other.dead_letters;
-    }
-}
-
 /// One run of a pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -94,7 +66,7 @@ pub struct RunRecord {
     /// How it ended.
     pub outcome: RunOutcome,
     /// What it did.
-    pub counts: RunCounts,
+    pub counts: Counts,
 }
 
 impl Store {
@@ -106,7 +78,7 @@ impl Store {
         connector: &ConnectorIdentity,
         streams: &[String],
     ) -> Result<RunRecord, StoreError> {
-        let write = self.db().begin_write().map_err(db_error)?;
+        let write = self.write()?;
         let id = tables::next_id(&write.open_table(RUNS).map_err(db_error)?)?;
         let run = RunRecord {
             id: RunId(id),
@@ -117,37 +89,62 @@ impl Store {
             started_at_ms: now_ms(),
             finished_at_ms: None,
             outcome: RunOutcome::Running,
-            counts: RunCounts::default(),
+            counts: Counts::default(),
         };
         tables::put_json(&write, RUNS, id, &run)?;
         write.commit().map_err(db_error)?;
         Ok(run)
     }
 
-    /// Record how a run ended.
-    pub fn finish_run(&self, id: RunId, outcome: RunOutcome, counts: &RunCounts) -> Result<RunRecord, StoreError> {
-        let write = self.db().begin_write().map_err(db_error)?;
+    /// Record how a run ended, with the counts it committed (across every process that worked
+    /// on it).
+    pub fn finish_run(&self, id: RunId, outcome: RunOutcome) -> Result<RunRecord, StoreError> {
+        let counts = Counts::sum(self.run_counts(id)?.values());
+        let write = self.write()?;
         let mut run: RunRecord = {
             let table = write.open_table(RUNS).map_err(db_error)?;
             tables::get_json(&table, RUNS, id.0)?.ok_or(StoreError::NotFound { what: "run", id: id.0 })?
         };
         run.finished_at_ms = Some(now_ms());
         run.outcome = outcome;
-        run.counts = counts.clone();
+        run.counts = counts;
         tables::put_json(&write, RUNS, id.0, &run)?;
         write.commit().map_err(db_error)?;
         Ok(run)
     }
 
-    /// The run `id`.
+    /// Mark an interrupted run as running again (it is being resumed).
+    pub fn reopen_run(&self, id: RunId) -> Result<(), StoreError> {
+        let write = self.write()?;
+        let mut run: RunRecord = {
+            let table = write.open_table(RUNS).map_err(db_error)?;
+            tables::get_json(&table, RUNS, id.0)?.ok_or(StoreError::NotFound { what: "run", id: id.0 })?
+        };
+        run.finished_at_ms = None;
+        run.outcome = RunOutcome::Running;
+        tables::put_json(&write, RUNS, id.0, &run)?;
+        write.commit().map_err(db_error)
+    }
+
+    /// The run `id`; a run still going (or interrupted) shows the counts committed so far.
     pub fn run(&self, id: RunId) -> Result<RunRecord, StoreError> {
-        let read = self.db().begin_read().map_err(db_error)?;
+        let read = self.read()?;
         let table = read.open_table(RUNS).map_err(db_error)?;
-        tables::get_json(&table, RUNS, id.0)?.ok_or(StoreError::NotFound { what: "run", id: id.0 })
+        let run = tables::get_json(&table, RUNS, id.0)?.ok_or(StoreError::NotFound { what: "run", id: id.0 })?;
+        self.with_live_counts(run)
     }
 
     /// Every run, oldest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        tables::list_json(self.db(), RUNS, |_: &RunRecord| true)
+        let runs = tables::list_json(&self.read()?, RUNS, |_: &RunRecord| true)?;
+        runs.into_iter().map(|r| self.with_live_counts(r)).collect()
+    }
+
+    /// `run` with its committed counts when it has not finished.
+    fn with_live_counts(&self, mut run: RunRecord) -> Result<RunRecord, StoreError> {
+        if run.finished_at_ms.is_none() || run.outcome == RunOutcome::Running {
+            run.counts = Counts::sum(self.run_counts(run.id)?.values());
+        }
+        Ok(run)
     }
 }

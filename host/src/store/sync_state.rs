@@ -12,10 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::dead_letters::insert_dead_letters;
+use super::counts::add_counts;
+use super::letter_index::{RequestKey, add_indexed, settle};
 use super::tables::{CHECKPOINTS, FRONTIER, META, SYNC_STATE, UNPROCESSED};
-use super::{ExchangeId, FrontierId, NewDeadLetter, RunContext, RunId, Store, StoreError, codec, db_error};
-use crate::runtime::Request;
+use super::{Counts, ExchangeId, FrontierId, NewDeadLetter, RunContext, RunId, Store, StoreError, codec, db_error};
+use crate::model::Request;
 
 /// A request waiting to be processed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +45,16 @@ pub struct SyncState {
 /// Everything processing one frontier entry changes, committed at once.
 #[derive(Debug, Clone, Default)]
 pub struct Completion {
+    /// The stream the work belongs to (its counts).
+    pub stream: String,
+    /// The request whose outcome this is: its earlier open dead letters are settled against
+    /// `dead_letters` (see `letter_index`). `None` for work not tied to a request.
+    pub settles: Option<RequestKey>,
+    /// Counts to add (pages, records, retries, waits ...).
+    pub counts: Counts,
+    /// This is the outcome of the stream's `start`: mark the stream started, so a resumed run
+    /// never calls `start` again (its requests are in `next`).
+    pub starts_stream: bool,
     /// The entry processed.
     pub entry: Option<FrontierId>,
     /// Whether the entry leaves the frontier (false when it will be fetched again).
@@ -63,7 +74,7 @@ pub struct Completion {
 impl Store {
     /// The pipeline's unfinished sync, if a run was interrupted.
     pub fn sync_state(&self, pipeline: &str) -> Result<Option<SyncState>, StoreError> {
-        let read = self.db().begin_read().map_err(db_error)?;
+        let read = self.read()?;
         let table = read.open_table(SYNC_STATE).map_err(db_error)?;
         match table.get(pipeline).map_err(db_error)? {
             Some(v) => codec::from_json("sync_state", v.value()).map(Some),
@@ -73,30 +84,14 @@ impl Store {
 
     /// Record the beginning of a sync.
     pub fn begin_sync(&self, pipeline: &str, state: &SyncState) -> Result<(), StoreError> {
-        let write = self.db().begin_write().map_err(db_error)?;
+        let write = self.write()?;
         put_state(&write, pipeline, state)?;
         write.commit().map_err(db_error)
     }
 
-    /// Put a stream's first requests into the frontier and mark it started.
-    pub fn start_stream(
-        &self,
-        pipeline: &str,
-        stream: &str,
-        requests: Vec<Request>,
-    ) -> Result<Vec<FrontierEntry>, StoreError> {
-        let write = self.db().begin_write().map_err(db_error)?;
-        let mut state = get_state(&write, pipeline)?;
-        state.started_streams.insert(stream.to_string());
-        put_state(&write, pipeline, &state)?;
-        let entries = add_entries(&write, pipeline, requests.into_iter().map(|r| (stream.to_string(), r)).collect())?;
-        write.commit().map_err(db_error)?;
-        Ok(entries)
-    }
-
     /// The pipeline's frontier, in order.
     pub fn frontier(&self, pipeline: &str) -> Result<Vec<FrontierEntry>, StoreError> {
-        let read = self.db().begin_read().map_err(db_error)?;
+        let read = self.read()?;
         let table = read.open_table(FRONTIER).map_err(db_error)?;
         let mut entries = Vec::new();
         for row in table.range((pipeline, 0)..=(pipeline, u64::MAX)).map_err(db_error)? {
@@ -108,7 +103,7 @@ impl Store {
 
     /// Exchanges of the pipeline stored but not processed, with the entry each answers.
     pub fn unprocessed(&self, pipeline: &str) -> Result<Vec<(ExchangeId, FrontierEntry)>, StoreError> {
-        let read = self.db().begin_read().map_err(db_error)?;
+        let read = self.read()?;
         let marks = read.open_table(UNPROCESSED).map_err(db_error)?;
         let frontier = read.open_table(FRONTIER).map_err(db_error)?;
         let mut found = Vec::new();
@@ -128,7 +123,7 @@ impl Store {
         pipeline: &str,
         seeds: Vec<(String, Request, Option<ExchangeId>)>,
     ) -> Result<Vec<FrontierEntry>, StoreError> {
-        let write = self.db().begin_write().map_err(db_error)?;
+        let write = self.write()?;
         let exchanges: Vec<Option<ExchangeId>> = seeds.iter().map(|(_, _, e)| *e).collect();
         let entries = add_entries(&write, pipeline, seeds.into_iter().map(|(s, r, _)| (s, r)).collect())?;
         for (entry, exchange) in entries.iter().zip(exchanges) {
@@ -143,7 +138,7 @@ impl Store {
     /// Commit everything processing one entry changed; returns the new frontier entries.
     pub fn complete(&self, context: &RunContext, done: Completion) -> Result<Vec<FrontierEntry>, StoreError> {
         let pipeline = context.pipeline.as_str();
-        let write = self.db().begin_write().map_err(db_error)?;
+        let write = self.write()?;
         if let (Some(entry), true) = (done.entry, done.entry_done) {
             write.open_table(FRONTIER).map_err(db_error)?.remove((pipeline, entry.0)).map_err(db_error)?;
         }
@@ -154,12 +149,22 @@ impl Store {
             let mut table = write.open_table(CHECKPOINTS).map_err(db_error)?;
             table.insert((pipeline, stream.as_str()), checkpoint.as_str()).map_err(db_error)?;
         }
-        if let Some(offsets) = done.offsets {
+        if done.offsets.is_some() || done.starts_stream {
             let mut state = get_state(&write, pipeline)?;
-            state.offsets = offsets;
+            if let Some(offsets) = done.offsets {
+                state.offsets = offsets;
+            }
+            if done.starts_stream {
+                state.started_streams.insert(done.stream.clone());
+            }
             put_state(&write, pipeline, &state)?;
         }
-        insert_dead_letters(&write, context, done.dead_letters)?;
+        let mut counts = done.counts;
+        counts.dead_letters += match &done.settles {
+            Some(key) => settle(&write, context, key, done.dead_letters)?,
+            None => add_indexed(&write, context, done.dead_letters)?,
+        };
+        add_counts(&write, context.run, &done.stream, &counts)?;
         let entries = add_entries(&write, pipeline, done.next)?;
         write.commit().map_err(db_error)?;
         Ok(entries)
@@ -170,7 +175,7 @@ impl Store {
     pub fn end_sync(&self, pipeline: &str) -> Result<Option<SyncState>, StoreError> {
         let state = self.sync_state(pipeline)?;
         let leftovers: Vec<(ExchangeId, FrontierEntry)> = self.unprocessed(pipeline)?;
-        let write = self.db().begin_write().map_err(db_error)?;
+        let write = self.write()?;
         {
             let mut marks = write.open_table(UNPROCESSED).map_err(db_error)?;
             for (exchange, _) in &leftovers {
@@ -186,7 +191,7 @@ impl Store {
 
     /// The last checkpoint the connector gave for `stream` of `pipeline`.
     pub fn checkpoint(&self, pipeline: &str, stream: &str) -> Result<Option<String>, StoreError> {
-        let read = self.db().begin_read().map_err(db_error)?;
+        let read = self.read()?;
         let table = read.open_table(CHECKPOINTS).map_err(db_error)?;
         Ok(table.get((pipeline, stream)).map_err(db_error)?.map(|v| v.value().to_string()))
     }

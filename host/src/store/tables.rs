@@ -27,6 +27,13 @@ pub const CHECKPOINTS: TableDefinition<(&str, &str), &str> = TableDefinition::ne
 /// (connector, api version, endpoint) -> JSON [`super::Deprecation`].
 pub const DEPRECATIONS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("deprecations");
 
+/// (run, stream) -> JSON [`super::Counts`]: what a run has committed so far, kept in the same
+/// transactions as the work they count, so they stay true across crashes and resumes.
+pub const RUN_COUNTS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("run_counts");
+/// (pipeline, request key, dead letter id) -> (): the open letters of each request, so a later
+/// completion of the same request settles them.
+pub const LETTER_INDEX: TableDefinition<(&str, &str, u64), ()> = TableDefinition::new("letter_index");
+
 /// Create every table, so readers never meet a missing one.
 pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
     write.open_table(DEPRECATIONS).map_err(db_error)?;
@@ -38,6 +45,8 @@ pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
     write.open_table(RAW_META).map_err(db_error)?;
     write.open_table(RAW_BODY).map_err(db_error)?;
     write.open_table(DEAD_LETTERS).map_err(db_error)?;
+    write.open_table(RUN_COUNTS).map_err(db_error)?;
+    write.open_table(LETTER_INDEX).map_err(db_error)?;
     Ok(())
 }
 
@@ -76,12 +85,11 @@ pub fn get_json<T: serde::de::DeserializeOwned>(
 
 /// Every value of a JSON table, in id order, that `keep` accepts.
 pub fn list_json<T: serde::de::DeserializeOwned>(
-    db: &redb::Database,
+    read: &redb::ReadTransaction,
     table: JsonTable,
     keep: impl Fn(&T) -> bool,
 ) -> Result<Vec<T>, StoreError> {
     use redb::ReadableTable;
-    let read = db.begin_read().map_err(db_error)?;
     let t = read.open_table(table).map_err(db_error)?;
     let mut out = Vec::new();
     for entry in t.iter().map_err(db_error)? {

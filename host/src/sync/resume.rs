@@ -1,40 +1,62 @@
-//! Starting a run: fresh, resuming an interrupted one, or abandoning it (`--restart`).
+//! Starting a run: fresh, resuming an interrupted one, or abandoning it (`--restart`). A
+//! resume continues exactly what was interrupted: the same connector (checked by digest) and
+//! the same streams, whatever the pipeline file says now.
 
 use super::SyncError;
+use super::session::Session;
 use crate::config::Pipeline;
-use crate::runtime::LoadedConnector;
-use crate::sink::JsonlSink;
-use crate::store::{RunCounts, RunKind, RunOutcome, RunRecord, Store, SyncState};
+use crate::store::{RunKind, RunOutcome, RunRecord, SyncState};
 
-/// The run to use and the counts it already has. Cuts the output back to what is committed.
+/// The run to use and the streams it syncs. Cuts the output back to what is committed.
 pub fn prepare(
-    store: &Store,
-    sink: &mut JsonlSink,
+    session: &mut Session,
     pipeline: &Pipeline,
-    connector: &LoadedConnector,
-    streams: &[String],
     restart: bool,
-    warnings: &mut Vec<String>,
-) -> Result<(RunRecord, RunCounts), SyncError> {
+) -> Result<(RunRecord, Vec<String>), SyncError> {
+    let (store, identity) = (&session.store, session.connector.identity());
     if let Some(state) = store.sync_state(&pipeline.name)? {
         let interrupted = store.run(state.run)?;
         if !restart {
-            sink.truncate_to(&state.offsets)?;
-            warnings.push(format!(
+            if interrupted.connector.digest != identity.digest {
+                return Err(SyncError::CannotResume(format!(
+                    "run {} of {} was interrupted with connector {} {} ({}), but the pipeline now loads {} {} ({}): restore the connector to resume it, or pass --restart to abandon it",
+                    interrupted.id,
+                    pipeline.name,
+                    interrupted.connector.name,
+                    interrupted.connector.version,
+                    interrupted.connector.digest,
+                    identity.name,
+                    identity.version,
+                    identity.digest
+                )));
+            }
+            if interrupted.streams != session.streams {
+                session.warnings.push(format!(
+                    "resuming run {}'s streams [{}]; the pipeline file now lists [{}]: run again afterwards for those",
+                    interrupted.id,
+                    interrupted.streams.join(", "),
+                    session.streams.join(", ")
+                ));
+            }
+            session.sink.truncate_to(&state.offsets)?;
+            session.warnings.push(format!(
                 "run {} of {} was interrupted; resumed it from its last commit (use --restart to start over)",
                 interrupted.id, pipeline.name
             ));
-            return Ok((interrupted.clone(), interrupted.counts));
+            store.reopen_run(interrupted.id)?;
+            return Ok((interrupted.clone(), interrupted.streams));
         }
-        sink.truncate_to(&state.start_offsets)?;
+        session.sink.truncate_to(&state.start_offsets)?;
         store.end_sync(&pipeline.name)?;
         let reason = "abandoned: the next run was started with --restart".to_string();
-        store.finish_run(interrupted.id, RunOutcome::Failed(reason), &interrupted.counts)?;
-        warnings.push(format!("run {} was interrupted; --restart abandoned it and cut its output", interrupted.id));
+        store.finish_run(interrupted.id, RunOutcome::Failed(reason))?;
+        session
+            .warnings
+            .push(format!("run {} was interrupted; --restart abandoned it and cut its output", interrupted.id));
     }
-    let run = store.begin_run(RunKind::Sync, &pipeline.name, connector.identity(), streams)?;
-    let lengths = sink.lengths();
+    let run = store.begin_run(RunKind::Sync, &pipeline.name, identity, &session.streams)?;
+    let lengths = session.sink.lengths();
     let state = SyncState { run: run.id, offsets: lengths.clone(), start_offsets: lengths, ..SyncState::default() };
     store.begin_sync(&pipeline.name, &state)?;
-    Ok((run, RunCounts::default()))
+    Ok((run, session.streams.clone()))
 }

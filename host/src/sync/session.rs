@@ -1,15 +1,21 @@
 //! Setting up what a sync needs: the connector loaded, the streams chosen, secrets read, the
-//! fetcher planned, the store and the sink opened. Shared by `run` and `dlq replay`.
+//! run's policy resolved and the fetcher built, the store and the sink opened. Shared by `run`
+//! and `dlq replay`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use tokio_util::sync::CancellationToken;
+
+use super::SyncError;
 use super::shared::Shared;
-use super::{Observer, SyncError, SyncSettings, plan};
 use crate::config::Pipeline;
-use crate::fetch::{Fetcher, Secrets};
+use crate::fetch::{AuthInjector, FetchPlan, Fetcher, Target};
 use crate::home::Home;
-use crate::runtime::{CallLimits, LoadedConnector, Runtime};
+use crate::policy::{ConnectorLimits, RunPolicy};
+use crate::progress::{Observer, Progress};
+use crate::runtime::{LoadedConnector, Runtime};
+use crate::secrets::Secrets;
 use crate::sink::JsonlSink;
 use crate::store::{RunContext, RunId, Store};
 
@@ -21,37 +27,48 @@ pub struct Session {
     pub sink: JsonlSink,
     pub streams: Vec<String>,
     pub warnings: Vec<String>,
-    max_retry_after: std::time::Duration,
 }
 
 impl Session {
     /// Load and check everything; nothing is written yet.
-    pub async fn open(
-        pipeline: &Pipeline,
-        home: &Home,
-        runtime: &Runtime,
-        settings: SyncSettings,
-    ) -> Result<Session, SyncError> {
-        let limits = pipeline.limits.apply(settings.limits);
+    pub async fn open(pipeline: &Pipeline, home: &Home, runtime: &Runtime) -> Result<Session, SyncError> {
+        let limits = ConnectorLimits::with_overrides(&pipeline.limits);
         let connector = load_connector(runtime, pipeline, limits).await?;
-        let manifest = connector.manifest().clone();
+        let manifest = connector.manifest();
         let streams = select_streams(pipeline, &connector)?;
         let secrets = Secrets::resolve(&pipeline.secrets)?;
-        let (plan, fetch_settings, warnings) = plan::fetch_plan(pipeline, &manifest, secrets, settings.fetch)?;
-        let max_retry_after = fetch_settings.max_retry_after;
-        let fetcher = Fetcher::new(plan, fetch_settings);
+        let mut warnings = Vec::new();
+        let missing = secrets.missing_for(&manifest.auth);
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "the connector authenticates with secret(s) {}, which the pipeline's [secrets] does not define: requests are sent without credentials",
+                missing.join(", ")
+            ));
+        }
+        let (policy, raised) = RunPolicy::resolve(manifest, pipeline)?;
+        warnings.extend(raised);
+        let base_url = pipeline.base_url.as_deref().unwrap_or(&manifest.base_url);
+        let target = Target::new(base_url, &manifest.base_url, &manifest.allowed_hosts).map_err(SyncError::Plan)?;
+        let fetcher = Fetcher::new(FetchPlan {
+            target,
+            auth: AuthInjector::new(manifest.auth.clone(), secrets),
+            policy,
+            endpoints: manifest.endpoints.clone(),
+            rate_limit_headers: manifest.rate_limit_headers.clone(),
+        })?;
         let store = Arc::new(Store::open(&home.database())?);
         let sink = JsonlSink::open(&home.output(&pipeline.name))?;
-        Ok(Session { connector, fetcher, store, sink, streams, warnings, max_retry_after })
+        Ok(Session { connector, fetcher, store, sink, streams, warnings })
     }
 
-    /// The shared state of run `run`, its streams and the warnings so far.
+    /// The shared state of run `run`, and the warnings so far.
     pub fn into_shared(
         self,
         pipeline: &Pipeline,
         run: RunId,
         observer: Arc<dyn Observer>,
-    ) -> (Arc<Shared>, Vec<String>, Vec<String>) {
+        cancel: CancellationToken,
+    ) -> (Arc<Shared>, Vec<String>) {
         let context = RunContext { run, pipeline: pipeline.name.clone(), connector: self.connector.identity().clone() };
         let shared = Arc::new(Shared {
             pipeline: pipeline.clone(),
@@ -60,20 +77,19 @@ impl Session {
             store: self.store,
             sink: Arc::new(Mutex::new(self.sink)),
             context,
-            stats: Mutex::new(BTreeMap::new()),
             observer,
-            max_retry_after: self.max_retry_after,
-            failures: Mutex::default(),
-            deprecations: Mutex::default(),
+            cancel,
+            deprecations: Mutex::new(BTreeMap::new()),
+            progress: Mutex::new(Progress::default()),
         });
-        (shared, self.streams, self.warnings)
+        (shared, self.warnings)
     }
 }
 
 async fn load_connector(
     runtime: &Runtime,
     pipeline: &Pipeline,
-    limits: CallLimits,
+    limits: ConnectorLimits,
 ) -> Result<LoadedConnector, SyncError> {
     let runtime = runtime.clone();
     let path = pipeline.connector.clone();

@@ -1,14 +1,19 @@
-//! What every stream task of one run shares, and the commit that ends processing a request.
+//! What every stream task of one run shares, and the two writes of the data path: storing an
+//! exchange (before anything parses it) and the commit that ends processing a request.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::{Observer, StreamStats, SyncError};
+use tokio_util::sync::CancellationToken;
+
+use super::SyncError;
 use crate::config::Pipeline;
-use crate::fetch::{DeprecationNotice, Fetcher};
-use crate::runtime::{LoadedConnector, Record};
+use crate::fetch::Fetcher;
+use crate::model::{DeprecationNotice, Exchange, Header, Record};
+use crate::progress::{Observer, Progress};
+use crate::runtime::LoadedConnector;
 use crate::sink::JsonlSink;
-use crate::store::{Completion, FrontierEntry, FrontierId, RunContext, Stage, Store};
+use crate::store::{Completion, Counts, FrontierEntry, FrontierId, NewExchange, RawMeta, RunContext, Store};
 
 /// The state of one run, shared by its stream tasks.
 pub struct Shared {
@@ -18,23 +23,24 @@ pub struct Shared {
     pub store: Arc<Store>,
     pub sink: Arc<Mutex<JsonlSink>>,
     pub context: RunContext,
-    pub stats: Mutex<BTreeMap<String, StreamStats>>,
     pub observer: Arc<dyn Observer>,
-    /// The longest wait a server or connector may ask for before a request is given up.
-    pub max_retry_after: std::time::Duration,
-    /// What did not succeed, so `dlq replay` can tell which letters it resolved.
-    pub failures: Mutex<Failures>,
+    /// Cancelled by SIGTERM/SIGINT: take no new request, finish the pages being parsed.
+    pub cancel: CancellationToken,
     /// Deprecation notices seen in this run, by endpoint (recorded once per endpoint).
     pub deprecations: Mutex<BTreeMap<String, DeprecationNotice>>,
+    /// Progress so far, for the observer.
+    pub progress: Mutex<Progress>,
 }
 
-/// Frontier entries and stream starts that ended in a dead letter (record rejects aside).
-#[derive(Debug, Default)]
-pub struct Failures {
-    /// Entries whose processing added a fetch, parse or policy letter.
-    pub entries: HashSet<FrontierId>,
-    /// Streams whose `start` failed.
-    pub starts: HashSet<String>,
+/// An exchange to store: which attempt and hop it answers, and whether it is the page to parse.
+pub struct ToStore<'a> {
+    pub stream: &'a str,
+    pub exchange: &'a Exchange,
+    pub attempt: u32,
+    pub hop: u32,
+    pub duration_ms: u64,
+    pub to_parse: Option<FrontierId>,
+    pub counts: Counts,
 }
 
 impl Shared {
@@ -45,12 +51,32 @@ impl Shared {
 
     /// How many requests of `stream` may be in flight at once (its endpoint's declaration).
     pub fn in_flight_of(&self, stream: &str) -> usize {
-        let endpoints = &self.connector.manifest().endpoints;
-        endpoints.iter().find(|e| e.name == stream).map_or(1, |e| e.max_in_flight.max(1) as usize)
+        self.connector.manifest().endpoint(stream).map_or(1, |e| e.max_in_flight.max(1) as usize)
+    }
+
+    /// Commit an exchange to the raw store, before anything parses it (rule 2).
+    pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<RawMeta, SyncError> {
+        let (store, context, exchange) = (self.store.clone(), self.context.clone(), s.exchange.clone());
+        let (attempt, hop, duration_ms, to_parse, counts) = (s.attempt, s.hop, s.duration_ms, s.to_parse, s.counts);
+        let meta = self
+            .blocking(move || {
+                store.put_exchange(NewExchange {
+                    context: &context,
+                    exchange: &exchange,
+                    attempt,
+                    hop,
+                    duration_ms,
+                    to_parse,
+                    counts,
+                })
+            })
+            .await??;
+        self.note_deprecation(s.stream, &s.exchange.response.headers).await?;
+        Ok(meta)
     }
 
     /// Record a deprecation notice the first time this run sees one for `endpoint`.
-    pub async fn note_deprecation(&self, endpoint: &str, headers: &[crate::runtime::Header]) -> Result<(), SyncError> {
+    async fn note_deprecation(&self, endpoint: &str, headers: &[Header]) -> Result<(), SyncError> {
         let Some(notice) = DeprecationNotice::from_headers(headers) else { return Ok(()) };
         if self.deprecations.lock().expect("deprecations lock").insert(endpoint.to_string(), notice.clone()).is_some() {
             return Ok(());
@@ -61,33 +87,16 @@ impl Shared {
         Ok(())
     }
 
-    /// Update the numbers of `stream`.
-    pub fn count(&self, stream: &str, update: impl FnOnce(&mut StreamStats)) {
-        let mut stats = self.stats.lock().expect("stats lock");
-        update(stats.entry(stream.to_string()).or_default());
-    }
-
     /// Write `records` (already validated) and commit `done` with the output's new lengths, as
     /// one step: the sink lock is held from the first write to the commit, so the committed
     /// lengths never include another request's uncommitted records. Returns the new frontier
     /// entries.
-    pub async fn commit(
-        &self,
-        stream: &str,
-        records: Vec<Record>,
-        mut done: Completion,
-    ) -> Result<Vec<FrontierEntry>, SyncError> {
+    pub async fn commit(&self, records: Vec<Record>, mut done: Completion) -> Result<Vec<FrontierEntry>, SyncError> {
         for letter in &done.dead_letters {
-            tracing::info!(stream, stage = %letter.stage, error = %letter.error, "dead letter");
+            tracing::info!(stream = %letter.stream, stage = %letter.stage, error = %letter.error, "dead letter");
         }
-        if done.dead_letters.iter().any(|l| l.stage != Stage::Record) {
-            let mut failures = self.failures.lock().expect("failures lock");
-            match done.entry {
-                Some(entry) => failures.entries.insert(entry),
-                None => failures.starts.insert(stream.to_string()),
-            };
-        }
-        let (written, dead) = (records.len() as u64, done.dead_letters.len() as u64);
+        done.counts.records += records.len() as u64;
+        let (stream, written, is_page) = (done.stream.clone(), records.len() as u64, done.entry.is_some());
         let (sink, store, context) = (self.sink.clone(), self.store.clone(), self.context.clone());
         let entries = self
             .blocking(move || -> Result<Vec<FrontierEntry>, SyncError> {
@@ -102,10 +111,21 @@ impl Shared {
                 Ok(store.complete(&context, done)?)
             })
             .await??;
-        self.count(stream, |s| {
-            s.records += written;
-            s.dead_letters += dead;
-        });
+        if is_page {
+            self.report_progress(&stream, written);
+        }
         Ok(entries)
+    }
+
+    /// Tell the observer that a page of `stream` was done.
+    fn report_progress(&self, stream: &str, records: u64) {
+        let snapshot = {
+            let mut progress = self.progress.lock().expect("progress lock");
+            progress.pages += 1;
+            progress.records += records;
+            progress.stream = stream.to_string();
+            progress.clone()
+        };
+        self.observer.on_progress(&snapshot);
     }
 }

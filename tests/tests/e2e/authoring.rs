@@ -24,7 +24,11 @@ fn cargo(dir: &Path, args: &[&str]) {
 #[test]
 fn a_scaffolded_connector_passes_its_test_builds_to_wasm_and_replays_through_the_host() {
     let scratch = Scratch::new();
-    let created = scratch.apiary(&["new", "shop", "--dir", scratch.path().to_str().unwrap()]);
+    // Outside the repository, with the SDK from a local checkout (`--sdk`), as before it is
+    // published; without `--sdk` the crate depends on `apiary-sdk` by version.
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
+    let created =
+        scratch.apiary(&["new", "shop", "--dir", scratch.path().to_str().unwrap(), "--sdk", sdk.to_str().unwrap()]);
     assert!(created.success, "{created:?}");
     let crate_dir = scratch.path().join("shop");
     cargo(&crate_dir, &["test", "--quiet"]);
@@ -41,7 +45,7 @@ fn a_scaffolded_connector_passes_its_test_builds_to_wasm_and_replays_through_the
         "--endpoint",
         "items",
     ]);
-    assert!(tested.success && tested.stdout.contains("2 passed, 0 failed"), "{tested:?}");
+    assert!(tested.success && tested.stdout.contains("2 passed, 0 failed, 0 skipped"), "{tested:?}");
     let again = scratch.apiary(&["new", "shop", "--dir", scratch.path().to_str().unwrap()]);
     assert!(!again.success && again.stderr.contains("already exists"));
 }
@@ -59,8 +63,15 @@ fn apiary_test_replays_octokit_recordings_and_the_hosts_own_exports() {
         "--endpoint",
         "issues",
     ]);
-    // The recordings hold single objects and a 422 too: those must fail, the 5 issue pages pass.
-    assert!(!ran.success, "a failing fixture fails the command");
+    // The recordings hold other endpoints' exchanges too (a POST with a 422, labels, a single
+    // repository): they are skipped, not fed to `issues`; the 5 issue pages pass.
+    assert!(ran.success, "{ran:?}");
+    assert!(ran.stdout.contains("5 passed, 0 failed, 7 skipped"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("skip  POST https://api.github.com/repos/octokit-fixture-org/errors/labels"),
+        "{}",
+        ran.stdout
+    );
     assert!(
         ran.stdout.contains(
             "ok    https://api.github.com/repos/octokit-fixture-org/paginate-issues/issues?per_page=3  3 records"
@@ -95,9 +106,20 @@ fn apiary_test_replays_octokit_recordings_and_the_hosts_own_exports() {
         "--json",
     ]);
     assert!(offline.success, "{offline:?}");
-    let outcomes: serde_json::Value = serde_json::from_str(&offline.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&offline.stdout).unwrap();
+    let outcomes = &report["outcomes"];
     assert_eq!(outcomes[0]["result"]["Ok"]["records"], 4);
     assert!(outcomes[0]["result"]["Ok"]["next"][0].as_str().unwrap().contains("page=2"));
+
+    // A page of the endpoint that the connector cannot parse fails the command.
+    let bad = scratch.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    let recording = r#"[{"scope":"https://api.github.com:443","method":"get","path":"/repos/o/r/issues","status":200,"response":{"message":"not a list"}}]"#;
+    std::fs::write(bad.join("object.json"), recording).unwrap();
+    let failed =
+        scratch.apiary(&["test", wasm.to_str().unwrap(), "--fixtures", bad.to_str().unwrap(), "--endpoint", "issues"]);
+    assert!(!failed.success && failed.stdout.contains("0 passed, 1 failed"), "{failed:?}");
+    assert!(failed.stdout.contains("FAIL") && failed.stdout.contains("not a JSON array"), "{}", failed.stdout);
 }
 
 #[test]

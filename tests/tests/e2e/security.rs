@@ -100,23 +100,39 @@ fn output_caps_are_dead_letters_naming_the_limit() {
 }
 
 #[test]
-fn compiled_components_are_cached_and_a_corrupt_entry_is_recompiled() {
+fn a_tampered_cache_entry_is_recompiled_never_executed() {
     let scratch = Scratch::new();
+    let cache = scratch.path().join("cache");
+    let private = [("APIARY_CACHE_DIR", cache.to_str().unwrap())];
     let wasm = connector_wasm("github_connector");
-    assert!(scratch.apiary(&["inspect", wasm.to_str().unwrap()]).success);
-    let cache = scratch.home().join("cache");
+    assert!(scratch.apiary_with_env(&["inspect", wasm.to_str().unwrap()], &private).success);
     let entry =
         files_under(&cache).into_iter().find(|p| p.extension().is_some_and(|e| e == "cwasm")).expect("a cache entry");
     let good = std::fs::read(&entry).unwrap();
-    let mut broken = good.clone();
-    let middle = broken.len() / 2;
-    broken[middle..middle + 64].fill(0xAB);
-    std::fs::write(&entry, &broken).unwrap();
 
-    let ran = scratch.apiary_with_env(&["inspect", wasm.to_str().unwrap()], &[("RUST_LOG", "warn")]);
+    // What an attacker who can write the cache folder (but not read the key outside it) can
+    // do: change the code and write a checksum that matches the new bytes.
+    let mut tampered = good.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle..middle + 64].fill(0xCC);
+    std::fs::write(&entry, &tampered).unwrap();
+    let sha = {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&tampered).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    std::fs::write(entry.with_extension("mac"), sha.split_whitespace().next().unwrap()).unwrap();
+
+    let env = [private[0], ("RUST_LOG", "warn")];
+    let ran = scratch.apiary_with_env(&["inspect", wasm.to_str().unwrap()], &env);
     assert!(ran.success, "{ran:?}");
-    assert!(ran.stderr.contains("compile cache entry is corrupt; compiling again"), "{}", ran.stderr);
-    assert_eq!(std::fs::read(&entry).unwrap(), good, "the entry was rewritten");
+    assert!(ran.stderr.contains("failed its authentication check; compiling again"), "{}", ran.stderr);
+    assert!(std::fs::read(&entry).unwrap() == good, "the entry was compiled again and rewritten");
 }
 
 #[test]

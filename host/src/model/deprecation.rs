@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::header;
-use crate::runtime::Header;
+use super::{Header, header};
 
 /// What a response said about its own deprecation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,6 @@
 //! The pipeline file: which connector, which streams, its config and secrets, where output goes.
+//! Reading it checks everything that can be checked without the connector: unknown keys, value
+//! ranges, duplicate streams; errors name the file, the line and the key.
 //!
 //! ```toml
 //! name = "github-issues"
@@ -22,7 +24,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::fetch::Jitter;
+mod bounded;
+mod tables;
+
+pub use bounded::Bounded;
+pub use tables::{
+    BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource, SinkConfig, SinkKind,
+};
 
 /// A pipeline file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -73,137 +81,6 @@ pub struct Pipeline {
     pub limits: LimitOverrides,
 }
 
-/// The `[limits]` table: each key replaces the host's default.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct LimitOverrides {
-    /// Time one `start` or `parse` call may run, in ms (default 2,000).
-    pub time_ms: Option<u64>,
-    /// Memory one instance may use, in MiB (default 128).
-    pub memory_mib: Option<usize>,
-    /// Records one page may produce (default 100,000).
-    pub max_records: Option<usize>,
-    /// MiB of record JSON one page may produce (default 64).
-    pub max_record_mib: Option<usize>,
-    /// Follow-up requests one page may produce (default 1,000).
-    pub max_next: Option<usize>,
-}
-
-impl LimitOverrides {
-    /// `defaults` with these overrides in place.
-    pub fn apply(&self, defaults: crate::runtime::CallLimits) -> crate::runtime::CallLimits {
-        let mut l = defaults;
-        if let Some(ms) = self.time_ms {
-            l.time = std::time::Duration::from_millis(ms);
-        }
-        if let Some(mib) = self.memory_mib {
-            l.memory_bytes = mib << 20;
-        }
-        l.max_records = self.max_records.unwrap_or(l.max_records);
-        l.max_record_bytes = self.max_record_mib.map_or(l.max_record_bytes, |m| m << 20);
-        l.max_next = self.max_next.unwrap_or(l.max_next);
-        l
-    }
-}
-
-/// The `[retry]` table: each key replaces the manifest's value.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RetryOverrides {
-    /// Attempts in all, the first included.
-    pub max_attempts: Option<u32>,
-    /// The first backoff step, in ms.
-    pub base_ms: Option<u64>,
-    /// The largest backoff step, in ms.
-    pub max_ms: Option<u64>,
-    /// How noise is added to each step.
-    pub jitter: Option<Jitter>,
-    /// Statuses retried on top of 408, 425, 429, 500, 502, 503, 504.
-    pub retry_statuses: Option<Vec<u16>>,
-    /// The longest `Retry-After` or reset wait honoured, in seconds (default 900).
-    pub max_retry_after_s: Option<u64>,
-}
-
-/// The `[http]` table.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct HttpOverrides {
-    /// Time to connect, in ms (default 10,000).
-    pub connect_timeout_ms: Option<u64>,
-    /// Time for a whole request, in ms (default 60,000).
-    pub timeout_ms: Option<u64>,
-    /// Largest response body accepted, in MiB (default 64).
-    pub max_body_mib: Option<usize>,
-}
-
-/// One `[buckets.NAME]` table.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct BucketOverride {
-    /// Requests per period.
-    pub requests: u32,
-    /// The period, in ms.
-    pub per_ms: u64,
-    /// Requests allowed at once; the connector's when absent.
-    pub burst: Option<u32>,
-    /// Allow a rate or burst above the connector's declaration (logged as a warning).
-    #[serde(default)]
-    pub allow_raise: bool,
-}
-
-/// A `[config]` value: strings, numbers and booleans are handed over as text.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum ConfigValue {
-    /// A string.
-    Text(String),
-    /// An integer.
-    Integer(i64),
-    /// A float.
-    Float(f64),
-    /// A boolean.
-    Bool(bool),
-}
-
-impl std::fmt::Display for ConfigValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConfigValue::Text(s) => f.write_str(s),
-            ConfigValue::Integer(i) => write!(f, "{i}"),
-            ConfigValue::Float(x) => write!(f, "{x}"),
-            ConfigValue::Bool(b) => write!(f, "{b}"),
-        }
-    }
-}
-
-/// Where a secret's value comes from.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, rename_all = "lowercase")]
-pub enum SecretSource {
-    /// An environment variable: `{ env = "GITHUB_TOKEN" }`.
-    Env(String),
-    /// A file readable only by its owner: `{ file = "/run/secrets/token" }`.
-    File(PathBuf),
-}
-
-/// The `[sink]` table.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SinkConfig {
-    /// The kind of sink.
-    #[serde(default)]
-    pub kind: SinkKind,
-}
-
-/// The kinds of sink.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SinkKind {
-    /// One JSON object per line, one file per stream: `out/<pipeline>/<stream>.jsonl`.
-    #[default]
-    Jsonl,
-}
-
 impl Pipeline {
     /// Read and check the pipeline file at `path`; the connector path is resolved against the
     /// file's folder.
@@ -236,8 +113,14 @@ impl Pipeline {
         if let Some(url) = &self.base_url {
             url::Url::parse(url).map_err(|e| format!("`base-url` {url:?} is not a URL: {e}"))?;
         }
-        if self.streams.as_ref().is_some_and(|s| s.is_empty()) {
-            return Err("`streams` is empty: list at least one, or leave it out for all".into());
+        if let Some(streams) = &self.streams {
+            if streams.is_empty() {
+                return Err("`streams` is empty: list at least one, or leave it out for all".into());
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(twice) = streams.iter().find(|s| !seen.insert(s.as_str())) {
+                return Err(format!("`streams` names `{twice}` twice: list each stream once"));
+            }
         }
         Ok(())
     }
@@ -255,21 +138,37 @@ impl Pipeline {
     }
 }
 
-/// A TOML error on one line: "line N: message".
+/// A TOML error on one line: "line N (`[table] key`): message".
 fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     let message = error.message().trim().replace('\n', " ");
-    match error.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {message}")
-        }
-        None => message,
+    let Some(span) = error.span() else { return message };
+    let start = span.start.min(text.len());
+    let line = text[..start].matches('\n').count() + 1;
+    match key_at(text, start) {
+        Some(key) => format!("line {line} ({key}): {message}"),
+        None => format!("line {line}: {message}"),
     }
+}
+
+/// The key whose value is at byte `at`, with its table: "`[retry] max-attempts`".
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let (key, _) = text[line_start..].split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || key.starts_with('[') || key.contains(char::is_whitespace) {
+        return None;
+    }
+    let table = text[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('['));
+    Some(match table {
+        Some(table) => format!("`{table} {key}`"),
+        None => format!("`{key}`"),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Jitter;
 
     const GOOD: &str = r#"
 name = "github-issues"
@@ -307,16 +206,17 @@ per-ms = 1000
         );
         assert_eq!(p.secrets["token"], SecretSource::Env("GITHUB_TOKEN".into()));
         assert_eq!(p.sink.kind, SinkKind::Jsonl);
-        assert_eq!(p.retry.max_attempts, Some(3));
+        assert_eq!(p.retry.max_attempts, Some(Bounded::new(3)));
         assert_eq!(p.retry.jitter, Some(Jitter::Full));
-        assert_eq!(p.http.timeout_ms, Some(5000));
-        assert_eq!(p.buckets["core"], BucketOverride { requests: 10, per_ms: 1000, burst: None, allow_raise: false });
+        assert_eq!(p.http.timeout_ms, Some(Bounded::new(5000)));
+        let core = &p.buckets["core"];
+        assert_eq!((core.requests.get(), core.per_ms.get(), core.burst, core.allow_raise), (10, 1000, None, false));
     }
 
     #[test]
     fn an_unknown_key_is_named_with_its_line() {
         let err = Pipeline::parse("name = \"x\"\nconnector = \"c.wasm\"\nstreem = [\"a\"]\n").unwrap_err();
-        assert!(err.starts_with("line 3:"), "{err}");
+        assert!(err.starts_with("line 3 (`streem`):"), "{err}");
         assert!(err.contains("unknown field `streem`"), "{err}");
         assert!(!err.contains('\n'));
     }
@@ -329,5 +229,31 @@ per-ms = 1000
         assert!(err.contains("`name` must be"), "{err}");
         let err = Pipeline::parse("name = \"x\"\nconnector = \"c.wasm\"\nbase-url = \"nope\"\n").unwrap_err();
         assert!(err.contains("not a URL"), "{err}");
+    }
+
+    #[test]
+    fn values_out_of_range_name_the_line_the_key_and_the_range() {
+        let base = "name = \"x\"\nconnector = \"c.wasm\"\n";
+        let cases = [
+            ("[buckets.core]\nrequests = 1\nper-ms = 18446744073709551615\n", "line 5 (`[buckets.core] per-ms`)"),
+            ("[buckets.core]\nrequests = 0\nper-ms = 1000\n", "line 4 (`[buckets.core] requests`)"),
+            ("[retry]\nmax-attempts = 0\n", "line 4 (`[retry] max-attempts`)"),
+            ("[retry]\nbase-ms = 99999999999\n", "line 4 (`[retry] base-ms`)"),
+            ("[retry]\nmax-retry-after-s = 10000000\n", "line 4 (`[retry] max-retry-after-s`)"),
+            ("[limits]\ntime-ms = 0\n", "line 4 (`[limits] time-ms`)"),
+        ];
+        for (table, expected) in cases {
+            let err = Pipeline::parse(&format!("{base}{table}")).unwrap_err();
+            assert!(err.starts_with(expected), "{err}");
+            let beyond_toml = err.contains("too large to fit");
+            assert!(err.contains("out of range: allowed") || beyond_toml, "{err}");
+        }
+    }
+
+    #[test]
+    fn a_stream_named_twice_is_an_error_naming_it() {
+        let err =
+            Pipeline::parse("name = \"x\"\nconnector = \"c.wasm\"\nstreams = [\"events\", \"events\"]\n").unwrap_err();
+        assert!(err.contains("`events` twice"), "{err}");
     }
 }

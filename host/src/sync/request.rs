@@ -1,0 +1,247 @@
+//! One request of a stream, from its first attempt to its one commit: every attempt and
+//! redirect hop is stored raw before anything looks at it, the page is parsed and judged on the
+//! one acceptance path, and everything that can send the request again (a transport error, a
+//! retryable status, a malformed page, `retry-later`) draws from one [`RetryBudget`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::SyncError;
+use super::shared::{Shared, ToStore};
+use crate::accept::{self, PageOrigin, Verdict};
+use crate::clock::now_ms;
+use crate::fetch::{Failure, Redirect, RetryBudget, redirect_of};
+use crate::model::{Exchange, Method, Request};
+use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, NewDeadLetter, RequestKey, Stage};
+
+/// How an attempt ended.
+enum Attempted {
+    /// A successful response, stored and marked to be parsed.
+    Page(ExchangeId, Exchange),
+    /// Try again after this wait.
+    Again(Duration),
+    /// No more attempts: this letter ends the request.
+    Failed(NewDeadLetter),
+    /// The run is being stopped: the request stays in the frontier for the next run.
+    Stopped,
+}
+
+/// Process one frontier entry: fetch it (unless its page is already stored), parse the page
+/// and commit the outcome. Returns the new frontier entries.
+pub async fn process(
+    shared: Arc<Shared>,
+    stream: String,
+    entry: FrontierEntry,
+    mut stored: Option<ExchangeId>,
+) -> Result<Vec<FrontierEntry>, SyncError> {
+    let (shared, stream) = (&shared, stream.as_str());
+    let (request, mut budget) = shared.fetcher.prepare(&entry.request);
+    let mut pending = Counts::default();
+    loop {
+        let (exchange_id, exchange) = match stored.take() {
+            Some(id) => {
+                budget.start_attempt();
+                let store = shared.store.clone();
+                (id, shared.blocking(move || store.raw(id)).await??.to_exchange())
+            }
+            None => match attempt(shared, stream, &entry, &request, &mut budget, &mut pending).await? {
+                Attempted::Page(id, exchange) => (id, exchange),
+                Attempted::Again(wait) if pause(shared, wait, &mut pending).await => continue,
+                Attempted::Again(_) | Attempted::Stopped => return Ok(Vec::new()),
+                Attempted::Failed(letter) => return finish(shared, stream, &entry, None, letter, pending).await,
+            },
+        };
+        let connector = shared.connector.clone();
+        let parsed = shared.blocking(move || connector.parse(&exchange)).await?;
+        let origin = PageOrigin { stream, request: &entry.request, exchange: exchange_id };
+        let error = match accept::judge(origin, parsed, shared.connector.limits()) {
+            Verdict::Accept(page) => return commit_page(shared, stream, &entry, exchange_id, page, pending).await,
+            Verdict::Refetch { reason, asked } => {
+                let failure = asked.map_or(Failure::Malformed, Failure::RetryLater);
+                match budget.after(failure) {
+                    crate::fetch::Verdict::Retry(wait) => {
+                        tracing::info!(stream, attempt = budget.attempts(), "{reason}; fetching again");
+                        let done = Completion {
+                            stream: stream.to_string(),
+                            entry: Some(entry.id),
+                            exchange: Some(exchange_id),
+                            counts: std::mem::take(&mut pending),
+                            ..Completion::default()
+                        };
+                        shared.commit(Vec::new(), done).await?;
+                        if pause(shared, wait, &mut pending).await {
+                            continue;
+                        }
+                        return Ok(Vec::new());
+                    }
+                    crate::fetch::Verdict::GiveUp(why) => format!("{reason} ({why})"),
+                }
+            }
+            Verdict::Fail(error) => error,
+        };
+        let letter = NewDeadLetter::new(stream, Stage::Parse, error, budget.attempts())
+            .about(Some(entry.request.clone()))
+            .linked(Some(exchange_id));
+        return finish(shared, stream, &entry, Some(exchange_id), letter, pending).await;
+    }
+}
+
+/// One attempt: send the request, following redirects hop by hop, storing every response.
+async fn attempt(
+    shared: &Shared,
+    stream: &str,
+    entry: &FrontierEntry,
+    request: &Request,
+    budget: &mut RetryBudget,
+    pending: &mut Counts,
+) -> Result<Attempted, SyncError> {
+    let (fetcher, number) = (&shared.fetcher, budget.start_attempt());
+    pending.retries += u64::from(number > 1);
+    let letter = |stage: Stage, error: String, exchange: Option<ExchangeId>| {
+        NewDeadLetter::new(stream, stage, error, number).about(Some(entry.request.clone())).linked(exchange)
+    };
+    let mut url = match fetcher.target().resolve(&request.url) {
+        Ok(url) => url,
+        Err(why) => return Ok(Attempted::Failed(letter(Stage::Policy, why, None))),
+    };
+    let mut hop_request = request.clone();
+    for hop in 0.. {
+        let sent = tokio::select! {
+            biased;
+            _ = shared.cancel.cancelled() => return Ok(Attempted::Stopped),
+            sent = fetcher.send(&hop_request, &url, number) => sent,
+        };
+        pending.requests += 1;
+        pending.rate_waited_ms += sent.rate_waited.as_millis() as u64;
+        let response = match sent.result {
+            Ok(response) => response,
+            Err(error) => {
+                return Ok(match budget.after(Failure::Transport) {
+                    crate::fetch::Verdict::Retry(wait) => Attempted::Again(wait),
+                    crate::fetch::Verdict::GiveUp(why) => {
+                        Attempted::Failed(letter(Stage::Fetch, format!("{error} ({why})"), None))
+                    }
+                });
+            }
+        };
+        pending.throttled += u64::from(response.status == 429);
+        let status = response.status;
+        let stored_request = Request { url: fetcher.target().relative(url.as_str()), ..hop_request.clone() };
+        let exchange = Exchange { request: stored_request, response, fetched_at_ms: now_ms() };
+        let is_page = exchange.response.is_success();
+        let meta = shared
+            .store_exchange(ToStore {
+                stream,
+                exchange: &exchange,
+                attempt: number,
+                hop,
+                duration_ms: sent.duration.as_millis() as u64,
+                to_parse: is_page.then_some(entry.id),
+                counts: std::mem::take(pending),
+            })
+            .await?;
+        if is_page {
+            return Ok(Attempted::Page(meta.id, exchange));
+        }
+        match redirect_of(fetcher.target(), &url, hop_request.method, &exchange.response) {
+            Some(Redirect::Follow { .. }) if hop >= fetcher.http().max_redirects => {
+                let why = format!("more than {} redirects ([http] max-redirects)", fetcher.http().max_redirects);
+                return Ok(Attempted::Failed(letter(Stage::Policy, why, Some(meta.id))));
+            }
+            Some(Redirect::Follow { url: next, method }) => {
+                pending.redirects += 1;
+                if method != hop_request.method {
+                    hop_request.method = method;
+                    hop_request.body = None;
+                }
+                url = next;
+                continue;
+            }
+            Some(Redirect::Refused(why)) => return Ok(Attempted::Failed(letter(Stage::Policy, why, Some(meta.id)))),
+            None => {}
+        }
+        if !fetcher.retry().retries_status(status) {
+            let error = format!("HTTP {status} (after {number} attempt(s))");
+            return Ok(Attempted::Failed(letter(Stage::Fetch, error, Some(meta.id))));
+        }
+        return Ok(match budget.after(Failure::Status { asked: sent.asked }) {
+            crate::fetch::Verdict::Retry(wait) => Attempted::Again(wait),
+            crate::fetch::Verdict::GiveUp(why) => {
+                Attempted::Failed(letter(Stage::Fetch, format!("HTTP {status} ({why})"), Some(meta.id)))
+            }
+        });
+    }
+    unreachable!("every hop returns or continues")
+}
+
+/// Wait `wait` before the next attempt, counted as retry wait; `false` when the run is being
+/// stopped meanwhile (the request stays in the frontier).
+async fn pause(shared: &Shared, wait: Duration, pending: &mut Counts) -> bool {
+    tokio::select! {
+        biased;
+        _ = shared.cancel.cancelled() => false,
+        _ = tokio::time::sleep(wait) => {
+            pending.waited_ms += wait.as_millis() as u64;
+            true
+        }
+    }
+}
+
+/// End the request with `letter`: the entry leaves the frontier, the letter settles the
+/// request's earlier letters.
+async fn finish(
+    shared: &Shared,
+    stream: &str,
+    entry: &FrontierEntry,
+    exchange: Option<ExchangeId>,
+    letter: NewDeadLetter,
+    mut counts: Counts,
+) -> Result<Vec<FrontierEntry>, SyncError> {
+    counts.pages += 1;
+    let done = Completion {
+        stream: stream.to_string(),
+        settles: Some(RequestKey::of(&entry.request)),
+        counts,
+        entry: Some(entry.id),
+        entry_done: true,
+        exchange,
+        dead_letters: vec![letter],
+        ..Completion::default()
+    };
+    shared.commit(Vec::new(), done).await
+}
+
+/// Write an accepted page and commit it with its letters, follow-ups and checkpoint. Follow-up
+/// URLs under the base URL are stored relative to it, so `--base-url` applies to them too.
+async fn commit_page(
+    shared: &Shared,
+    stream: &str,
+    entry: &FrontierEntry,
+    exchange: ExchangeId,
+    page: accept::Accepted,
+    mut counts: Counts,
+) -> Result<Vec<FrontierEntry>, SyncError> {
+    counts.pages += 1;
+    let target = shared.fetcher.target();
+    let next =
+        page.next.into_iter().map(|r| (stream.to_string(), Request { url: target.relative(&r.url), ..r })).collect();
+    let done = Completion {
+        stream: stream.to_string(),
+        settles: Some(RequestKey::of(&entry.request)),
+        counts,
+        entry: Some(entry.id),
+        entry_done: true,
+        exchange: Some(exchange),
+        next,
+        checkpoint: page.checkpoint.map(|c| (stream.to_string(), c)),
+        dead_letters: page.letters,
+        ..Completion::default()
+    };
+    shared.commit(page.records, done).await
+}
+
+/// What makes two requests the same for the loop guard: method, absolute URL, body.
+pub fn loop_key(shared: &Shared, request: &Request) -> (Method, String, Option<Vec<u8>>) {
+    let url = shared.fetcher.target().resolve(&request.url).map_or_else(|_| request.url.clone(), String::from);
+    (request.method, url, request.body.clone())
+}
