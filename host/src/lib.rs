@@ -11,6 +11,7 @@
 //! | [`fetch`] | HTTP, retries and backoff, rate limits, auth, allowed hosts |
 //! | [`store`] | the redb database: runs, raw exchanges, dead letters |
 //! | [`sink`] | where records go (JSONL files) |
+//! | [`schema`] | stream schemas: inference, drift, contracts, declared schemas |
 //! | [`sync`] | the engine that drives a pipeline |
 //! | [`config`] | the pipeline file |
 
@@ -22,6 +23,7 @@ pub mod impact;
 pub mod reparse;
 pub mod runtime;
 pub mod scaffold;
+pub mod schema;
 pub mod sink;
 pub mod store;
 pub mod sync;

@@ -1,4 +1,4 @@
-//! The redb database under the apiary home: runs, raw exchanges and dead letters.
+//! The redb database under the apiary home: runs, raw exchanges, dead letters and schemas.
 //!
 //! Every table has a typed API here; nothing outside this module touches redb. Values are
 //! stored as JSON (metadata) or zstd (response bodies), behind [`codec`], so a damaged value is
@@ -10,6 +10,7 @@ mod deprecations;
 mod ids;
 mod raw;
 mod runs;
+mod schemas;
 mod sync_state;
 mod tables;
 
@@ -22,6 +23,7 @@ pub use deprecations::Deprecation;
 pub use ids::{DeadLetterId, ExchangeId, FrontierId, RunId};
 pub use raw::{NewExchange, RawExchange, RawMeta};
 pub use runs::{RunCounts, RunKind, RunOutcome, RunRecord};
+pub use schemas::{AcceptedSchema, ObservedSchema, SchemaPoint, SchemaSource};
 pub use sync_state::{Completion, FrontierEntry, SyncState};
 use tables::META;
 
@@ -53,6 +55,9 @@ pub enum StoreError {
     /// No such item.
     #[error("no {what} with id {id}")]
     NotFound { what: &'static str, id: u64 },
+    /// No run recorded a schema of the stream at that point.
+    #[error("no schema of stream {stream} of pipeline {pipeline} recorded at {at}; pick a run or API version that synced it")]
+    NoSchema { pipeline: String, stream: String, at: String },
 }
 
 /// Wrap any redb error.

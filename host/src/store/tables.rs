@@ -27,6 +27,11 @@ pub const CHECKPOINTS: TableDefinition<(&str, &str), &str> = TableDefinition::ne
 /// (connector, api version, endpoint) -> JSON [`super::Deprecation`].
 pub const DEPRECATIONS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("deprecations");
 
+/// (pipeline, stream) -> JSON [`super::AcceptedSchema`]: the schema a stream keeps to.
+pub const ACCEPTED_SCHEMAS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("accepted_schemas");
+/// (pipeline, stream, run id) -> JSON [`super::ObservedSchema`]: what a run saw of a stream.
+pub const OBSERVED_SCHEMAS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("observed_schemas");
+
 /// Create every table, so readers never meet a missing one.
 pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
     write.open_table(DEPRECATIONS).map_err(db_error)?;
@@ -38,6 +43,8 @@ pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
     write.open_table(RAW_META).map_err(db_error)?;
     write.open_table(RAW_BODY).map_err(db_error)?;
     write.open_table(DEAD_LETTERS).map_err(db_error)?;
+    write.open_table(ACCEPTED_SCHEMAS).map_err(db_error)?;
+    write.open_table(OBSERVED_SCHEMAS).map_err(db_error)?;
     Ok(())
 }
 
