@@ -144,7 +144,8 @@ mod tests {
 
     #[test]
     fn freeze_refuses_new_fields_and_changed_types_naming_each() {
-        let Verdict::Reject(violation) = verdict(Contract::Freeze, r#"{"id":"1","name":"a","user":{"login":"x","email":"e"}}"#)
+        let Verdict::Reject(violation) =
+            verdict(Contract::Freeze, r#"{"id":"1","name":"a","user":{"login":"x","email":"e"}}"#)
         else {
             panic!("refused")
         };

@@ -3,7 +3,8 @@
 //! A serde [`DeserializeSeed`] walks `serde_json`'s deserializer straight into a tree of
 //! [`Node`]s: no `serde_json::Value` is built, unescaped keys and strings are borrowed, and keys
 //! are matched first against the field that followed the previous key last time (records of a
-//! stream almost always list their keys in the same order), so a key costs one comparison.
+//! stream almost always list their keys in the same order, whatever that order is), so a key
+//! costs one comparison.
 //! Values below [`MAX_DEPTH`], and fields past the [`MAX_FIELDS`] / [`MAX_NODES`] caps, are
 //! skipped with `IgnoredAny` (checked exactly as `RawValue` checks them) and not tracked.
 
@@ -45,8 +46,11 @@ pub(super) struct Node {
     pub example: Option<Box<str>>,
     pub fields: Vec<(Box<str>, Node)>,
     index: HashMap<Box<str>, usize>,
-    /// Where the next key of the object being read probably is in `fields`.
-    cursor: usize,
+    /// `follows[0]`: the field that came first in the last object read; `follows[i + 1]`: the
+    /// field that came after field `i`. The guess for the next key.
+    follows: Vec<usize>,
+    /// The slot in `follows` of the key just read (0 at the start of an object).
+    last: usize,
     pub items: Option<Box<Node>>,
 }
 
@@ -59,7 +63,8 @@ impl Node {
             example: None,
             fields: Vec::new(),
             index: HashMap::new(),
-            cursor: 0,
+            follows: vec![0],
+            last: 0,
             items: None,
         }
     }
@@ -76,6 +81,7 @@ impl Node {
             let child = Node::from_baseline(field, node.path.child(key));
             node.index.insert(key.as_str().into(), node.fields.len());
             node.fields.push((key.as_str().into(), child));
+            node.follows.push(node.fields.len());
         }
         node.items = shape.items.as_ref().map(|items| Box::new(Node::from_baseline(items, node.path.items())));
         node
@@ -119,7 +125,7 @@ impl Node {
 
     /// The index of field `key`, added if new and the caps allow.
     fn field(&mut self, key: &str, scan: &mut Scan<'_>) -> Option<usize> {
-        let hinted = self.cursor;
+        let hinted = self.follows[self.last];
         let found = match self.fields.get(hinted) {
             Some((k, _)) if **k == *key => Some(hinted),
             _ => self.index.get(key).copied(),
@@ -131,11 +137,13 @@ impl Node {
                 let child = Node::new(self.path.child(key), self.child_origin());
                 self.index.insert(key.into(), self.fields.len());
                 self.fields.push((key.into(), child));
+                self.follows.push(self.fields.len());
                 self.fields.len() - 1
             }
             None => return None,
         };
-        self.cursor = i + 1;
+        self.follows[self.last] = i;
+        self.last = i + 1;
         Some(i)
     }
 
@@ -246,7 +254,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
         let ValueSeed { node, depth, scan } = self;
         let node = node.expect("untracked values are ignored, not visited");
         if depth < MAX_DEPTH {
-            node.cursor = 0;
+            node.last = 0;
             while let Some(slot) = map.next_key_seed(KeySeed { node: &mut *node, scan: &mut *scan })? {
                 let child = slot.map(|i| &mut node.fields[i].1);
                 map.next_value_seed(ValueSeed { node: child, depth: depth + 1, scan: &mut *scan })?;

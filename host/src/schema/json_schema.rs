@@ -100,7 +100,8 @@ fn own_types(map: &Map<String, Value>) -> TypeSet {
         };
         return names.into_iter().filter_map(JsonType::from_name).collect();
     }
-    let values: Vec<&Value> = map.get("enum").and_then(Value::as_array).into_iter().flatten().chain(map.get("const")).collect();
+    let values: Vec<&Value> =
+        map.get("enum").and_then(Value::as_array).into_iter().flatten().chain(map.get("const")).collect();
     if !values.is_empty() {
         return values.into_iter().map(type_of).collect();
     }

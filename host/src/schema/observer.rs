@@ -48,13 +48,7 @@ impl SchemaObserver {
     /// An observer comparing records with `baseline`; with none, it only checks and learns.
     pub fn new(baseline: Option<&StreamSchema>) -> SchemaObserver {
         let root = baseline.map_or_else(Node::root, |b| Node::from_baseline(&b.root, FieldPath::root()));
-        SchemaObserver {
-            root,
-            baseline: baseline.cloned(),
-            nodes: 0,
-            deviations: Vec::new(),
-            tallies: BTreeMap::new(),
-        }
+        SchemaObserver { root, baseline: baseline.cloned(), nodes: 0, deviations: Vec::new(), tallies: BTreeMap::new() }
     }
 
     /// Check that `json` is one valid JSON value (exactly what `serde_json` accepts as a
@@ -142,7 +136,6 @@ fn collect_examples(node: &Node, out: &mut Examples) {
         collect_examples(items, out);
     }
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -56,7 +56,9 @@ pub enum StoreError {
     #[error("no {what} with id {id}")]
     NotFound { what: &'static str, id: u64 },
     /// No run recorded a schema of the stream at that point.
-    #[error("no schema of stream {stream} of pipeline {pipeline} recorded at {at}; pick a run or API version that synced it")]
+    #[error(
+        "no schema of stream {stream} of pipeline {pipeline} recorded at {at}; pick a run or API version that synced it"
+    )]
     NoSchema { pipeline: String, stream: String, at: String },
 }
 

@@ -179,7 +179,12 @@ impl Store {
 
     /// The schema `stream` of `pipeline` had at `point`: one run's observation, or the merge of
     /// every run with that API version. `None` when nothing was recorded there.
-    pub fn schema_at(&self, pipeline: &str, stream: &str, point: &SchemaPoint) -> Result<Option<StreamSchema>, StoreError> {
+    pub fn schema_at(
+        &self,
+        pipeline: &str,
+        stream: &str,
+        point: &SchemaPoint,
+    ) -> Result<Option<StreamSchema>, StoreError> {
         let rows = self.observed_schemas(pipeline, Some(stream))?;
         let mut matching = rows.iter().filter(|o| match point {
             SchemaPoint::Run(run) => o.run == *run,
@@ -224,7 +229,11 @@ impl Store {
 
     /// Every value of a JSON table whose key `keep` accepts, in key order. A database written
     /// before the table existed has none.
-    fn read_rows<K, T>(&self, table: TableDefinition<'static, K, &'static [u8]>, keep: impl Fn(K::SelfType<'_>) -> bool) -> Result<Vec<T>, StoreError>
+    fn read_rows<K, T>(
+        &self,
+        table: TableDefinition<'static, K, &'static [u8]>,
+        keep: impl Fn(K::SelfType<'_>) -> bool,
+    ) -> Result<Vec<T>, StoreError>
     where
         K: redb::Key + 'static,
         T: serde::de::DeserializeOwned,

@@ -19,8 +19,31 @@ fn accepts_and_refuses_exactly_what_raw_value_does_with_the_same_message() {
         r#"{"amount":12345678901234567.891,"e":1e400,"big":123456789012345678901234567890}"#,
         r#"{"s":"\ud800 lone surrogate","t":"\u00e9\n\"q\""}"#,
         "  {\"a\" : [1, 2.5e-3, -0, true, false, null, {}, []]}\n",
-        "01", "-", "1.", ".5", "1e", "1e+", "-01", "+1", "[1,]", "{\"a\":1,}", "{\"a\"}", "{1:2}", "\u{feff}1",
-        "nul", "tru", "[", "", " ", "1 2", "{} x", "\"\u{1}\"", "\"\\x\"", "\"\\u12\"", "\"tab\there\"", "[1e999]",
+        "01",
+        "-",
+        "1.",
+        ".5",
+        "1e",
+        "1e+",
+        "-01",
+        "+1",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\"}",
+        "{1:2}",
+        "\u{feff}1",
+        "nul",
+        "tru",
+        "[",
+        "",
+        " ",
+        "1 2",
+        "{} x",
+        "\"\u{1}\"",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"tab\there\"",
+        "[1e999]",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -102,7 +125,9 @@ fn drift_counts_records_per_change_with_the_first_example() {
     for n in 0..10 {
         let id = if n % 4 == 1 { format!("\"{n}\"") } else { n.to_string() };
         let extra = if n >= 7 { r#","reactions":{"up":1,"down":0}"# } else { "" };
-        let json = format!(r#"{{"id":{id},"title":null,"user":{{"login":"u{n}"}},"labels":[{{"name":"a"}},{{"name":{n}}}]{extra}}}"#);
+        let json = format!(
+            r#"{{"id":{id},"title":null,"user":{{"login":"u{n}"}},"labels":[{{"name":"a"}},{{"name":{n}}}]{extra}}}"#
+        );
         let deviations = observer.observe(&json, Some(&format!("k{n}"))).unwrap();
         if deviations.iter().any(|d| !matches!(d.change, Change::NowNull)) {
             rejected_keys.push(format!("k{n}"));
@@ -139,6 +164,7 @@ fn fields_past_the_caps_are_checked_but_not_tracked() {
     let mut observer = SchemaObserver::new(None);
     observer.observe(r#"{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":1}}}}}}}}"#, None).unwrap();
     assert!(observer.observe(r#"{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":01}}}}}}}}"#, None).is_err());
-    let paths: Vec<String> = observer.finish().schema.fields().into_iter().map(|(p, _)| p.as_str().to_string()).collect();
+    let paths: Vec<String> =
+        observer.finish().schema.fields().into_iter().map(|(p, _)| p.as_str().to_string()).collect();
     assert_eq!(paths.last().map(String::as_str), Some("a.b.c.d.e.f"), "{paths:?}");
 }

@@ -58,14 +58,20 @@ fn observed_schemas_are_kept_per_run_and_merged_per_api_version_for_diffs() {
     let v2 = observe(Some(&v1.schema), &[r#"{"id":"3","title":"c"}"#, r#"{"id":"4","title":"d"}"#]);
     let recorded = store.record_observed_schema(&context(3, "v2"), "issues", &v2).unwrap();
     assert_eq!((recorded.connector_version.as_str(), recorded.api_version.as_str()), ("1.0.0", "v2"));
-    assert_eq!(recorded.drift.changes[0].to_string(), "field id changed type from integer to string in 2 records, e.g. record 0");
+    assert_eq!(
+        recorded.drift.changes[0].to_string(),
+        "field id changed type from integer to string in 2 records, e.g. record 0"
+    );
 
     let v1_merged = store.schema_at("gh", "issues", &"v1".parse().unwrap()).unwrap().unwrap();
     assert_eq!(v1_merged.records(), 2);
     assert!(v1_merged.root.fields.contains_key("body") && v1_merged.root.fields.contains_key("title"));
     let diff = store.schema_diff("gh", "issues", &"api:v1".parse().unwrap(), &"run:3".parse().unwrap()).unwrap();
     let lines: Vec<String> = diff.changes.iter().map(|c| c.to_string()).collect();
-    assert_eq!(lines, ["field body gone: missing from 2 records", "field id changed type from integer to string in 2 records"]);
+    assert_eq!(
+        lines,
+        ["field body gone: missing from 2 records", "field id changed type from integer to string in 2 records"]
+    );
     assert_eq!(store.schema_api_versions("gh", "issues").unwrap(), ["v1", "v2"]);
 
     let missing = store.schema_diff("gh", "issues", &SchemaPoint::Run(RunId(9)), &"v2".parse().unwrap()).unwrap_err();
