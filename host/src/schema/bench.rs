@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde_json::value::RawValue;
 
-use super::{DeclaredSchema, SchemaObserver};
+use super::{DeclaredSchema, SchemaObserver, StreamSchema};
 
 const RECORDS: usize = 2_000;
 const ROUNDS: usize = 7;
@@ -44,13 +44,7 @@ fn ns_per_record(records: &[String], mut each: impl FnMut(&str) -> bool) -> f64 
 fn schema_cost_per_record() {
     let records: Vec<String> = (0..RECORDS).map(issue).collect();
     let bytes = records.iter().map(String::len).sum::<usize>() / RECORDS;
-    let baseline = {
-        let mut observer = SchemaObserver::new(None);
-        for record in &records {
-            observer.observe(record, None).unwrap();
-        }
-        observer.finish().schema
-    };
+    let baseline = StreamSchema::infer(records.iter().map(String::as_str)).unwrap();
     let declared = DeclaredSchema::compile("issues", &baseline.to_json_schema().to_string()).unwrap();
 
     let raw = ns_per_record(&records, |r| serde_json::from_str::<&RawValue>(r).is_ok());

@@ -131,9 +131,7 @@ mod tests {
     use crate::schema::{SchemaObserver, StreamSchema};
 
     fn baseline() -> StreamSchema {
-        let mut observer = SchemaObserver::new(None);
-        observer.observe(r#"{"id":1,"name":"a","user":{"login":"x"},"score":1.5}"#, None).unwrap();
-        observer.finish().schema
+        StreamSchema::infer([r#"{"id":1,"name":"a","user":{"login":"x"},"score":1.5}"#]).unwrap()
     }
 
     fn verdict(contract: Contract, json: &str) -> Verdict {

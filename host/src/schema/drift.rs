@@ -121,14 +121,9 @@ fn added(path: FieldPath, shape: &FieldShape) -> FieldChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::SchemaObserver;
 
     fn infer(records: &[&str]) -> StreamSchema {
-        let mut observer = SchemaObserver::new(None);
-        for json in records {
-            observer.observe(json, None).unwrap();
-        }
-        observer.finish().schema
+        StreamSchema::infer(records.iter().copied()).unwrap()
     }
 
     #[test]

@@ -131,7 +131,6 @@ fn any() -> FieldShape {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::SchemaObserver;
 
     const RECORDS: [&str; 3] = [
         r#"{"id":1,"score":2,"user":{"login":"x"},"labels":[{"name":"bug"}],"closed_at":null}"#,
@@ -140,11 +139,7 @@ mod tests {
     ];
 
     fn inferred() -> StreamSchema {
-        let mut observer = SchemaObserver::new(None);
-        for json in RECORDS {
-            observer.observe(json, None).unwrap();
-        }
-        observer.finish().schema
+        StreamSchema::infer(RECORDS).unwrap()
     }
 
     #[test]

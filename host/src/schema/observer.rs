@@ -27,6 +27,18 @@ pub struct Observation {
     pub drift: Drift,
 }
 
+impl StreamSchema {
+    /// The schema of `records` (JSON texts), e.g. of two outputs to compare. The first record
+    /// that is not valid JSON is an error.
+    pub fn infer<'a>(records: impl IntoIterator<Item = &'a str>) -> Result<StreamSchema, InvalidJson> {
+        let mut observer = SchemaObserver::new(None);
+        for json in records {
+            observer.observe(json, None)?;
+        }
+        Ok(observer.finish().schema)
+    }
+}
+
 /// Observes one stream's records in a run. Create it with the stream's baseline (its accepted
 /// schema), call [`SchemaObserver::observe`] on every record, then [`SchemaObserver::finish`].
 #[derive(Debug)]
