@@ -121,6 +121,16 @@ mod tests {
     }
 
     #[test]
+    fn compiled_schemas_and_observers_can_move_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<DeclaredSchema>();
+        shareable::<crate::schema::SchemaObserver>();
+        let declared = DeclaredSchema::compile("issues", ISSUE).unwrap();
+        let checked = std::thread::spawn(move || declared.validate(r#"{"id":1}"#)).join().unwrap();
+        assert_eq!(checked, Ok(()));
+    }
+
+    #[test]
     fn a_reference_to_another_document_is_refused_not_fetched() {
         // Loopback's discard port: were anything fetched, it would not leave the machine.
         let text = r#"{"$ref": "http://127.0.0.1:9/issue.json"}"#;

@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use super::change::Deviation;
 use super::drift::{Drift, Examples};
 use super::infer::{Node, Scan, ValueSeed};
+use super::json_type::JsonType;
 use super::path::FieldPath;
 use super::shape::StreamSchema;
 
@@ -70,8 +71,9 @@ impl SchemaObserver {
     ///
     /// The few texts that serde_json accepts only without decoding them (a number beyond f64
     /// such as `1e400`, an escaped lone surrogate such as `"\ud800"`, nesting deeper than 128)
-    /// are accepted; their shape is learned up to that value. An invalid record leaves the
-    /// record count unchanged, though fields read before the error stay counted.
+    /// are accepted and counted as records; their shape is learned up to that value. An invalid
+    /// record leaves the record count unchanged, though fields read before the error stay
+    /// counted.
     pub fn observe(&mut self, json: &str, key: Option<&str>) -> Result<&[Deviation], InvalidJson> {
         self.deviations.clear();
         let root_before = self.root.counts;
@@ -81,11 +83,10 @@ impl SchemaObserver {
         let seed = ValueSeed { node: Some(&mut self.root), depth: 0, scan: &mut scan };
         let scanned = seed.deserialize(&mut deserializer).and_then(|()| deserializer.end());
         self.nodes = scan.nodes;
-        if scanned.is_err()
-            && let Err(e) = serde_json::from_str::<&RawValue>(json)
-        {
+        if scanned.is_err() {
             self.root.counts = root_before;
-            return Err(InvalidJson(e.to_string()));
+            serde_json::from_str::<&RawValue>(json).map_err(|e| InvalidJson(e.to_string()))?;
+            self.root.counts.add(type_at_start(json));
         }
         self.settle_deviations(key);
         Ok(&self.deviations)
@@ -134,6 +135,18 @@ impl SchemaObserver {
                 .or_insert_with(|| Tally { records: 0, example: key.map(str::to_string) });
             tally.records += 1;
         }
+    }
+}
+
+/// The type of the valid JSON value `json`, from its first character.
+fn type_at_start(json: &str) -> JsonType {
+    match json.trim_start().bytes().next() {
+        Some(b'{') => JsonType::Object,
+        Some(b'[') => JsonType::Array,
+        Some(b'"') => JsonType::String,
+        Some(b't' | b'f') => JsonType::Boolean,
+        Some(b'n') => JsonType::Null,
+        _ => JsonType::Number,
     }
 }
 

@@ -168,3 +168,15 @@ fn fields_past_the_caps_are_checked_but_not_tracked() {
         observer.finish().schema.fields().into_iter().map(|(p, _)| p.as_str().to_string()).collect();
     assert_eq!(paths.last().map(String::as_str), Some("a.b.c.d.e.f"), "{paths:?}");
 }
+
+#[test]
+fn records_only_raw_value_accepts_still_count_as_records() {
+    let mut observer = SchemaObserver::new(None);
+    for json in [r#"{"id":1,"e":1e400}"#, r#" ["\ud800"]"#, "1e400", r#"{"id":2}"#] {
+        observer.observe(json, None).unwrap();
+    }
+    let schema = observer.finish().schema;
+    assert_eq!(schema.records(), 4);
+    assert_eq!(schema.root.types.types().to_string(), "number|object|array");
+    assert_eq!(schema.root.fields["id"].present(), 2, "learned up to the number serde cannot decode");
+}
