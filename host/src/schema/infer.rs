@@ -5,8 +5,8 @@
 //! are matched first against the field that followed the previous key last time (records of a
 //! stream almost always list their keys in the same order, whatever that order is), so a key
 //! costs one comparison.
-//! Values below [`MAX_DEPTH`], and fields past the [`MAX_FIELDS`] / [`MAX_NODES`] caps, are
-//! skipped with `IgnoredAny` (checked exactly as `RawValue` checks them) and not tracked.
+//! Values deeper than [`MAX_DEPTH`], and fields past the [`MAX_FIELDS`] / [`MAX_NODES`] caps,
+//! are skipped with `IgnoredAny` (checked exactly as `RawValue` checks them) and not tracked.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -39,18 +39,24 @@ pub(super) enum Origin {
 /// One tracked place in the records, while a run goes on.
 #[derive(Debug)]
 pub(super) struct Node {
+    /// The values counted here in this run.
     pub counts: TypeCounts,
+    /// Whether the baseline has this place, and with which types.
     pub origin: Origin,
+    /// Where this is, for deviations.
     pub path: FieldPath,
     /// The key of the first record in which this was an object: an example for its gone fields.
     pub example: Option<Box<str>>,
+    /// The fields of the objects seen here, in the order first seen.
     pub fields: Vec<(Box<str>, Node)>,
+    /// Key -> position in `fields`, when the guess misses.
     index: HashMap<Box<str>, usize>,
     /// `follows[0]`: the field that came first in the last object read; `follows[i + 1]`: the
     /// field that came after field `i`. The guess for the next key.
     follows: Vec<usize>,
     /// The slot in `follows` of the key just read (0 at the start of an object).
     last: usize,
+    /// The items of the arrays seen here.
     pub items: Option<Box<Node>>,
 }
 
