@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use crate::model::{Page, ParseError, Record, Request};
 use crate::policy::ConnectorLimits;
 use crate::runtime::CallError;
+use crate::schema::{Deviation, SchemaObserver};
 use crate::store::{ExchangeId, NewDeadLetter, Stage};
 
 /// The records of a page that may be written, and the letters for those that may not.
@@ -103,11 +104,26 @@ pub enum InvalidRecord {
 
 /// Check a record before it is written: valid JSON, a usable stream name.
 pub fn validate_record(stream: &str, json: &str) -> Result<(), InvalidRecord> {
-    if !is_valid_stream_name(stream) {
-        return Err(InvalidRecord::BadStream(stream.to_string()));
-    }
+    check_stream_name(stream)?;
     serde_json::from_str::<&RawValue>(json).map_err(|e| InvalidRecord::NotJson(e.to_string()))?;
     Ok(())
+}
+
+/// [`validate_record`] and schema inference in one pass over the JSON: a usable stream name,
+/// valid JSON (the same acceptance and messages), its shape learned by `observer`, which
+/// returns how the record deviates from the stream's schema. `key` is the record's primary key.
+pub fn check_record<'o>(
+    stream: &str,
+    json: &str,
+    key: Option<&str>,
+    observer: &'o mut SchemaObserver,
+) -> Result<&'o [Deviation], InvalidRecord> {
+    check_stream_name(stream)?;
+    observer.observe(json, key).map_err(|e| InvalidRecord::NotJson(e.0))
+}
+
+fn check_stream_name(stream: &str) -> Result<(), InvalidRecord> {
+    if is_valid_stream_name(stream) { Ok(()) } else { Err(InvalidRecord::BadStream(stream.to_string())) }
 }
 
 /// Stream names become file and table names: letters, digits, `-`, `_` and `.`, not starting
@@ -169,5 +185,15 @@ mod tests {
         assert!(matches!(validate_record("items", "{\"a\":"), Err(InvalidRecord::NotJson(_))));
         assert!(matches!(validate_record("../etc", "{}"), Err(InvalidRecord::BadStream(_))));
         assert!(validate_record("issues", "{}").is_ok());
+    }
+
+    #[test]
+    fn checking_a_record_refuses_what_validation_refuses_with_the_same_error() {
+        let mut observer = SchemaObserver::new(None);
+        for (stream, json) in [("items", "{\"a\":"), ("../etc", "{}"), ("items", "[1,]"), ("items", "{\"a\":1e400}")] {
+            let checked = check_record(stream, json, None, &mut observer).map(drop);
+            assert_eq!(checked, validate_record(stream, json), "{stream} {json}");
+        }
+        assert_eq!(observer.schema().records(), 1, "only the valid record is counted");
     }
 }

@@ -21,6 +21,7 @@
 //! | [`fetch`] | HTTP, retries and backoff, rate limits, auth, allowed hosts, redirects |
 //! | [`accept`] | what a parsed page becomes: records, record letters, follow-ups |
 //! | [`store`] | the redb database: runs, raw exchanges, dead letters, sync state |
+//! | [`schema`] | stream schemas: inference, drift, contracts, declared schemas |
 //! | [`sink`] | where records go (JSONL files) |
 //! | [`sync`] | the engine that drives a pipeline, and `dlq replay` |
 //! | [`reparse`] | stored exchanges through a (newer) connector |
@@ -38,6 +39,7 @@ pub mod progress;
 pub mod reparse;
 pub mod runtime;
 pub mod scaffold;
+pub mod schema;
 pub mod secrets;
 pub mod sink;
 pub mod store;

@@ -1,4 +1,5 @@
-//! The redb database under the apiary home: runs, raw exchanges, dead letters, sync state.
+//! The redb database under the apiary home: runs, raw exchanges, dead letters, sync state and
+//! stream schemas.
 //!
 //! Every table has a typed API here; nothing outside this module touches redb. Values are
 //! stored as JSON (metadata) or zstd (response bodies), behind [`codec`], so a damaged value is
@@ -18,6 +19,7 @@ mod migrate;
 mod open;
 mod raw;
 mod runs;
+mod schemas;
 mod sync_state;
 mod tables;
 
@@ -32,6 +34,7 @@ pub use ids::{DeadLetterId, ExchangeId, FrontierId, RunId};
 pub use letter_index::RequestKey;
 pub use raw::{NewExchange, RawExchange, RawMeta};
 pub use runs::{RunKind, RunOutcome, RunRecord};
+pub use schemas::{AcceptedSchema, ObservedSchema, SchemaPoint, SchemaSource};
 pub use sync_state::{Completion, FrontierEntry, SyncState};
 use tables::META;
 
@@ -83,6 +86,11 @@ pub enum StoreError {
     /// No such item.
     #[error("no {what} with id {id}")]
     NotFound { what: &'static str, id: u64 },
+    /// No run recorded a schema of the stream at that point.
+    #[error(
+        "no schema of stream {stream} of pipeline {pipeline} recorded at {at}; pick a run or API version that synced it"
+    )]
+    NoSchema { pipeline: String, stream: String, at: String },
 }
 
 /// Wrap any redb error.

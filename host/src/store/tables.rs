@@ -33,6 +33,10 @@ pub const RUN_COUNTS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new
 /// (pipeline, request key, dead letter id) -> (): the open letters of each request, so a later
 /// completion of the same request settles them.
 pub const LETTER_INDEX: TableDefinition<(&str, &str, u64), ()> = TableDefinition::new("letter_index");
+/// (pipeline, stream) -> JSON [`super::AcceptedSchema`]: the schema a stream keeps to.
+pub const ACCEPTED_SCHEMAS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("accepted_schemas");
+/// (pipeline, stream, run id) -> JSON [`super::ObservedSchema`]: what a run saw of a stream.
+pub const OBSERVED_SCHEMAS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("observed_schemas");
 
 /// Create every table, so readers never meet a missing one.
 pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
@@ -47,6 +51,8 @@ pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
     write.open_table(DEAD_LETTERS).map_err(db_error)?;
     write.open_table(RUN_COUNTS).map_err(db_error)?;
     write.open_table(LETTER_INDEX).map_err(db_error)?;
+    write.open_table(ACCEPTED_SCHEMAS).map_err(db_error)?;
+    write.open_table(OBSERVED_SCHEMAS).map_err(db_error)?;
     Ok(())
 }
 
