@@ -14,10 +14,12 @@ fn mock(args: &[&str]) -> MockProcess {
 }
 
 /// No rate limit to speak of: these tests are about storage, not pacing.
-const UNLIMITED: &str = "[retry]\nbase-ms = 10\nmax-ms = 50\n\n[http]\ntimeout-ms = 1000\n\n\
+pub const UNLIMITED: &str = "[retry]\nbase-ms = 10\nmax-ms = 50\n\n[http]\ntimeout-ms = 1000\n\n\
                          [buckets.core]\nrequests = 100000\nper-ms = 1000\nburst = 1000\nallow-raise = true\n";
 
-fn generated_pipeline(scratch: &Scratch, base_url: &str, per_page: &str) -> String {
+/// Pipeline `generated`: the github connector's `issues` of the mock's generated collection,
+/// `per_page` records a page, unpaced.
+pub fn generated_pipeline(scratch: &Scratch, base_url: &str, per_page: &str) -> String {
     let wasm = connector_wasm("github_connector");
     let spec = PipelineSpec {
         name: "generated",

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use apiary_e2e::harness::{PipelineSpec, Scratch, binary, connector_wasm, read_jsonl};
+use apiary_e2e::harness::{PipelineSpec, Scratch, binary, connector_wasm, files_under, read_jsonl};
 use apiary_e2e::spawn::MockProcess;
 use apiary_host::store::{DeadLetter, Stage, Store};
 
@@ -13,16 +13,6 @@ fn rogue_pipeline(scratch: &Scratch, base_url: &str, streams: &[&str], extra: &s
     let wasm = connector_wasm("rogue_connector");
     let spec = PipelineSpec { name: "rogue", connector: &wasm, base_url, streams, config: &[], extra };
     scratch.write("rogue.toml", spec.toml()).to_str().unwrap().to_string()
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
-    }
-    out
 }
 
 #[test]
