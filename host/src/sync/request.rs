@@ -155,6 +155,7 @@ async fn attempt(
                     hop_request.body = None;
                 }
                 url = next;
+                fetcher.strip_credentials(&mut url);
                 continue;
             }
             Some(Redirect::Refused(why)) => return Ok(Attempted::Failed(letter(Stage::Policy, why, Some(meta.id)))),

@@ -15,7 +15,8 @@ fn issues(scratch: &Scratch, base_url: &str, extra: &str) -> String {
     let wasm = connector_wasm("github_connector");
     let config = [("owner", "\"apiary-mock\""), ("repo", "\"generated\""), ("per_page", "10")];
     let extra = format!("[retry]\nbase-ms = 1\nmax-ms = 1\n{extra}");
-    let spec = PipelineSpec { name: "gh", connector: &wasm, base_url, streams: &["issues"], config: &config, extra: &extra };
+    let spec =
+        PipelineSpec { name: "gh", connector: &wasm, base_url, streams: &["issues"], config: &config, extra: &extra };
     scratch.write("gh.toml", spec.toml()).to_str().unwrap().to_string()
 }
 

@@ -17,8 +17,7 @@ fn mock(args: &[&str]) -> MockProcess {
 /// The versioned connector (`v1` breaks on page 3, `v2` is fixed), 5 records a page.
 fn versioned(scratch: &Scratch, release: &str, base_url: &str, extra: &str) -> String {
     let wasm = connector_wasm(&format!("versioned_{release}"));
-    let spec =
-        PipelineSpec { name: "versioned", connector: &wasm, base_url, streams: &["issues"], config: &[], extra };
+    let spec = PipelineSpec { name: "versioned", connector: &wasm, base_url, streams: &["issues"], config: &[], extra };
     scratch.write("versioned.toml", spec.toml()).to_str().unwrap().to_string()
 }
 

@@ -47,7 +47,8 @@ fn a_cache_entry_copied_from_another_component_is_refused() {
     for wasm in [&github, &stripe] {
         assert!(scratch.apiary_with_env(&["inspect", wasm.to_str().unwrap()], &private).success);
     }
-    let entries: Vec<_> = files_under(&cache).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
+    let entries: Vec<_> =
+        files_under(&cache).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
     assert_eq!(entries.len(), 2, "one entry per component: {entries:?}");
     let github_sha = apiary_host::model::ComponentDigest::of(&std::fs::read(&github).unwrap()).0;
     let (ours, theirs) = match entries[0].to_string_lossy().contains(&github_sha) {
@@ -81,11 +82,14 @@ fn numbers_outside_their_range_are_refused_with_file_line_and_range() {
     let wasm = connector_wasm("github_connector");
     let cases: [(&str, &[&str]); 5] = [
         // Once a panic inside the rate limiter (exit 101).
-        ("[buckets.core]\nrequests = 10\nper-ms = 18446744073709551615\n", &["line 8", "per-ms"]),
-        ("[buckets.core]\nrequests = 10\nper-ms = 9223372036854775807\n", &["line 8", "per-ms", "allowed 1 to"]),
-        ("[buckets.core]\nrequests = 0\nper-ms = 1000\n", &["line 7", "requests", "allowed 1 to"]),
-        ("[retry]\nmax-attempts = 0\n", &["line 7", "max-attempts", "allowed 1 to 100"]),
-        ("[limits]\ntime-ms = 0\n", &["line 7", "time-ms", "allowed 1 to"]),
+        (
+            "[buckets.core]\nrequests = 10\nper-ms = 18446744073709551615\n",
+            &["line 10", "per-ms", "18446744073709551615 is out of range: allowed 1 to"],
+        ),
+        ("[buckets.core]\nrequests = 10\nper-ms = 9223372036854775807\n", &["line 10", "per-ms", "allowed 1 to"]),
+        ("[buckets.core]\nrequests = 0\nper-ms = 1000\n", &["line 9", "requests", "allowed 1 to"]),
+        ("[retry]\nmax-attempts = 0\n", &["line 9", "max-attempts", "allowed 1 to 100"]),
+        ("[limits]\ntime-ms = 0\n", &["line 9", "time-ms", "allowed 1 to"]),
     ];
     for (extra, needles) in cases {
         let path = pipeline(&scratch, &wasm, &["issues"], extra);

@@ -57,7 +57,10 @@ fn a_resume_refuses_another_connector_and_keeps_the_interrupted_streams() {
         extra: UNLIMITED,
     };
     scratch.write("generated.toml", spec(&other, &["issues"]).toml());
-    assert_one_line_error(&scratch.apiary(&["run", &pipeline]), &["was interrupted with connector github", "--restart"]);
+    assert_one_line_error(
+        &scratch.apiary(&["run", &pipeline]),
+        &["was interrupted with connector github", "--restart"],
+    );
 
     // The same connector with other streams: the interrupted `issues` is resumed, with a warning.
     let github = connector_wasm("github_connector");
@@ -69,7 +72,10 @@ fn a_resume_refuses_another_connector_and_keeps_the_interrupted_streams() {
     assert!(!scratch.output("generated", "labels").exists(), "labels waits for the next run");
     let runs: serde_json::Value = serde_json::from_str(&scratch.apiary(&["runs", "--json"]).stdout).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
-    assert_eq!((runs[0]["connector"]["name"].as_str(), runs[0]["streams"][0].as_str()), (Some("github"), Some("issues")));
+    assert_eq!(
+        (runs[0]["connector"]["name"].as_str(), runs[0]["streams"][0].as_str()),
+        (Some("github"), Some("issues"))
+    );
 }
 
 #[test]

@@ -58,10 +58,8 @@ fn a_redirect_to_an_undeclared_host_is_refused_and_that_host_receives_nothing() 
     assert_eq!(raw.len(), 1, "the 302 is stored as it came, nothing after it");
     assert_eq!((raw[0].status, letters[0].exchange), (302, Some(raw[0].id)), "the letter links the 302");
     drop(store);
-    assert!(
-        read_jsonl(&scratch.output("moved", "good")).is_empty(),
-        "no foreign body is written under the original URL"
-    );
+    let output = scratch.output("moved", "good");
+    assert!(!output.exists() || read_jsonl(&output).is_empty(), "no foreign body is written under the original URL");
     assert_secret_kept(&scratch, &ran);
 }
 
