@@ -32,6 +32,7 @@ fn home_with_a_large_exchange() -> tempfile::TempDir {
         exchange: &exchange,
         attempt: 1,
         hop: 0,
+        base_url: None,
         duration_ms: 1,
         to_parse: None,
         counts: Counts::default(),

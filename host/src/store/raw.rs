@@ -18,6 +18,8 @@ pub struct NewExchange<'a> {
     pub attempt: u32,
     /// Which redirect hop of the attempt (0 = the request itself).
     pub hop: u32,
+    /// The base URL the request was resolved against (see [`RawMeta::base_url`]).
+    pub base_url: Option<&'a str>,
     /// How long the request took, in ms.
     pub duration_ms: u64,
     /// The frontier entry whose page this is, when it is to be parsed: the exchange is marked
@@ -57,6 +59,11 @@ pub struct RawMeta {
     /// Which redirect hop of that attempt (0 = the request itself).
     #[serde(default)]
     pub hop: u32,
+    /// The base URL the request was resolved against when it was fetched: absolute links in a
+    /// stored page that lie under it are made relative again when the page is parsed later (a
+    /// resume, a replay), so they follow the base URL in force then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
     /// Body length as received.
     pub body_bytes: u64,
     /// Body length as stored (compressed).
@@ -109,6 +116,7 @@ impl Store {
             duration_ms: new.duration_ms,
             attempt: new.attempt,
             hop: new.hop,
+            base_url: new.base_url.map(str::to_string),
             body_bytes: body.len() as u64,
             stored_bytes: compressed.len() as u64,
         };

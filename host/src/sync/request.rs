@@ -38,14 +38,16 @@ pub async fn process(
     let (request, mut budget) = shared.fetcher.prepare(&entry.request);
     let mut pending = Counts::default();
     loop {
-        let (exchange_id, exchange) = match stored.take() {
+        // A page stored by an earlier process was fetched under the base URL of that process.
+        let (exchange_id, exchange, fetched_under) = match stored.take() {
             Some(id) => {
                 budget.start_attempt();
                 let store = shared.store.clone();
-                (id, shared.blocking(move || store.raw(id)).await??.to_exchange())
+                let raw = shared.blocking(move || store.raw(id)).await??;
+                (id, raw.to_exchange(), raw.meta.base_url)
             }
             None => match attempt(shared, stream, &entry, &request, &mut budget, &mut pending).await? {
-                Attempted::Page(id, exchange) => (id, exchange),
+                Attempted::Page(id, exchange) => (id, exchange, None),
                 Attempted::Again(wait) if pause(shared, wait, &mut pending).await => continue,
                 Attempted::Again(_) | Attempted::Stopped => return Ok(Vec::new()),
                 Attempted::Failed(letter) => return finish(shared, stream, &entry, None, letter, pending).await,
@@ -55,7 +57,10 @@ pub async fn process(
         let parsed = shared.blocking(move || connector.parse(&exchange)).await?;
         let origin = PageOrigin { stream, request: &entry.request, exchange: exchange_id };
         let error = match accept::judge(origin, parsed, shared.connector.limits()) {
-            Verdict::Accept(page) => return commit_page(shared, stream, &entry, exchange_id, page, pending).await,
+            Verdict::Accept(page) => {
+                let exchange = (exchange_id, fetched_under.as_deref());
+                return commit_page(shared, stream, &entry, exchange, page, pending).await;
+            }
             Verdict::Refetch { reason, asked } => {
                 let failure = asked.map_or(Failure::Malformed, Failure::RetryLater);
                 match budget.after(failure) {
@@ -213,19 +218,20 @@ async fn finish(
 }
 
 /// Write an accepted page and commit it with its letters, follow-ups and checkpoint. Follow-up
-/// URLs under the base URL are stored relative to it, so `--base-url` applies to them too.
+/// URLs under the base URL (or under the one the page was fetched under, when given) are stored
+/// relative to it, so `--base-url` applies to them too.
 async fn commit_page(
     shared: &Shared,
     stream: &str,
     entry: &FrontierEntry,
-    exchange: ExchangeId,
+    (exchange, fetched_under): (ExchangeId, Option<&str>),
     page: accept::Accepted,
     mut counts: Counts,
 ) -> Result<Vec<FrontierEntry>, SyncError> {
     counts.pages += 1;
     let target = shared.fetcher.target();
-    let next =
-        page.next.into_iter().map(|r| (stream.to_string(), Request { url: target.relative(&r.url), ..r })).collect();
+    let relative = |r: Request| Request { url: target.relative_to_either(&r.url, fetched_under), ..r };
+    let next = page.next.into_iter().map(|r| (stream.to_string(), relative(r))).collect();
     let done = Completion {
         stream: stream.to_string(),
         settles: Some(RequestKey::of(&entry.request)),

@@ -58,6 +58,7 @@ impl Shared {
     pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<RawMeta, SyncError> {
         let (store, context, exchange) = (self.store.clone(), self.context.clone(), s.exchange.clone());
         let (attempt, hop, duration_ms, to_parse, counts) = (s.attempt, s.hop, s.duration_ms, s.to_parse, s.counts);
+        let base_url = self.fetcher.target().base().to_string();
         let meta = self
             .blocking(move || {
                 store.put_exchange(NewExchange {
@@ -65,6 +66,7 @@ impl Shared {
                     exchange: &exchange,
                     attempt,
                     hop,
+                    base_url: Some(&base_url),
                     duration_ms,
                     to_parse,
                     counts,

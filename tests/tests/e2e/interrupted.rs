@@ -56,7 +56,7 @@ fn a_resume_refuses_another_connector_and_keeps_the_interrupted_streams() {
         config: &[("owner", "\"apiary-mock\""), ("repo", "\"generated\""), ("per_page", "5")],
         extra: UNLIMITED,
     };
-    scratch.write("generated.toml", spec(&other, &["issues"]).toml());
+    scratch.write("generated.toml", PipelineSpec { extra: "", ..spec(&other, &["issues"]) }.toml());
     assert_one_line_error(
         &scratch.apiary(&["run", &pipeline]),
         &["was interrupted with connector github", "--restart"],
@@ -160,7 +160,8 @@ fn a_resume_follows_a_new_base_url() {
     let second = slow_mock();
     let resumed = scratch.apiary(&["run", &pipeline, "--base-url", second.base_url()]);
     assert!(resumed.success && resumed.stdout.contains("was interrupted; resumed it"), "{resumed:?}");
-    assert!(!resumed.stdout.contains("dead letter"), "{}", resumed.stdout);
+    // A page stored but not parsed at the kill links to the old base URL: followed at the new.
+    assert!(!resumed.stdout.contains("dead letter(s) added"), "{}", resumed.stdout);
     assert_eq!(written(&scratch).len(), RECORDS, "finished against the new base URL");
     let served = second.stats().unwrap().total;
     assert!((1..300).contains(&served), "the rest of the pages came from the new base URL: {served}");
