@@ -15,6 +15,7 @@ mod redirects;
 mod resume;
 mod security;
 mod skeleton;
+mod store_errors;
 mod versions;
 
 use apiary_e2e::harness::{binary, github_fixtures};
