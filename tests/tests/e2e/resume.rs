@@ -91,14 +91,8 @@ fn restart_abandons_the_interrupted_run_and_cuts_its_output() {
     let mock = mock(&["--pages", "1500"]);
     let scratch = Scratch::new();
     let pipeline = generated_pipeline(&scratch, mock.base_url(), "5");
-    let mut child = Command::new(binary("apiary"))
-        .arg("--home")
-        .arg(scratch.home())
-        .args(["run", &pipeline])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Killed once it has written something, however loaded the machine is.
+    let mut child = scratch.spawn_until_lines(&["run", &pipeline], &scratch.output("generated", "issues"), 100);
     child.kill().unwrap();
     child.wait().unwrap();
     let ran = scratch.apiary(&["run", &pipeline, "--restart"]);
