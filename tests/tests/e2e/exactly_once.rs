@@ -81,13 +81,13 @@ fn a_reparse_with_another_connectors_name_is_refused_unless_forced() {
 
 #[test]
 fn a_replay_killed_halfway_is_finished_by_run_and_never_replayed_twice() {
-    let api = mock(&["--pages", "300", "--latency-ms", "2"]);
+    let api = mock(&["--pages", "200", "--latency-ms", "2"]);
     let scratch = Scratch::new();
     let broken = versioned(&scratch, "v1", api.base_url(), "");
     assert!(scratch.apiary(&["run", &broken]).success, "pages 1-2 written, page 3 a parse letter");
     let fixed = versioned(&scratch, "v2", api.base_url(), "");
 
-    // The replay parses page 3 from storage, then follows pages 4 to 300: kill it on the way.
+    // The replay parses page 3 from storage, then follows pages 4 to 200: kill it on the way.
     let output = scratch.output("versioned", "issues");
     let mut replay = scratch.spawn_until_lines(&["dlq", "replay", &fixed], &output, 200);
     replay.kill().unwrap(); // SIGKILL, mid-replay
@@ -95,9 +95,9 @@ fn a_replay_killed_halfway_is_finished_by_run_and_never_replayed_twice() {
 
     let finished = scratch.apiary(&["run", &fixed]);
     assert!(finished.success && finished.stdout.contains("was interrupted; resumed it"), "{finished:?}");
-    assert_eq!(unique_ids(&scratch).len(), 1500, "every record once after the resume");
+    assert_eq!(unique_ids(&scratch).len(), 1000, "every record once after the resume");
     assert_nothing_to_replay(&scratch, &fixed);
-    assert_eq!(unique_ids(&scratch).len(), 1500);
+    assert_eq!(unique_ids(&scratch).len(), 1000);
 }
 
 #[test]
