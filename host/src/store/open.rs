@@ -62,7 +62,8 @@ fn create(path: &Path, initialise: impl FnOnce(&Database) -> Result<(), StoreErr
     }
     let partial = partial_path(path);
     let _ = std::fs::remove_file(&partial);
-    let made = create_at(&partial).and_then(|db| {
+    // Errors name the database, not its temporary name.
+    let made = builder().create(&partial).map_err(|e| describe(path, e)).and_then(|db| {
         initialise(&db)?;
         drop(db);
         std::fs::rename(&partial, path).map_err(io)

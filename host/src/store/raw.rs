@@ -23,6 +23,8 @@ pub struct ExchangeWrite {
     pub attempt: u32,
     /// Which redirect hop of the attempt (0 = the request itself).
     pub hop: u32,
+    /// The base URL the request was resolved against (see [`RawMeta::base_url`]).
+    pub base_url: Option<String>,
     /// How long the request took, in ms.
     pub duration_ms: u64,
     /// The frontier entry whose page this is, when it is to be parsed: the exchange is marked
@@ -49,6 +51,7 @@ impl ExchangeWrite {
             compressed,
             attempt: 1,
             hop: 0,
+            base_url: None,
             duration_ms: 0,
             to_parse: None,
             counts: Counts::default(),
@@ -84,6 +87,11 @@ pub struct RawMeta {
     /// Which redirect hop of that attempt (0 = the request itself).
     #[serde(default)]
     pub hop: u32,
+    /// The base URL the request was resolved against when it was fetched: absolute links in a
+    /// stored page that lie under it are made relative again when the page is parsed later (a
+    /// resume, a replay), so they follow the base URL in force then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
     /// Body length as received.
     pub body_bytes: u64,
     /// Body length as stored (compressed).
@@ -166,6 +174,7 @@ pub(super) fn insert_exchange(
         duration_ms: new.duration_ms,
         attempt: new.attempt,
         hop: new.hop,
+        base_url: new.base_url.clone(),
         body_bytes: exchange.response.body.len() as u64,
         stored_bytes: new.compressed.len() as u64,
     };

@@ -37,6 +37,7 @@ pub struct RawJob {
     pub exchange: Exchange,
     pub attempt: u32,
     pub hop: u32,
+    pub base_url: String,
     pub duration_ms: u64,
     pub to_parse: Option<FrontierId>,
     pub counts: Counts,
@@ -123,6 +124,7 @@ fn write_batch(store: &Store, sink: &Mutex<JsonlSink>, context: &RunContext, bat
                 notify.extend(raw.committed.take());
                 let mut write = ExchangeWrite::compressing(raw.id, raw.exchange);
                 (write.attempt, write.hop, write.duration_ms) = (raw.attempt, raw.hop, raw.duration_ms);
+                write.base_url = Some(raw.base_url);
                 (write.to_parse, write.counts) = (raw.to_parse, raw.counts);
                 writes.push(Write::Exchange(Box::new(write)));
             }

@@ -38,14 +38,16 @@ pub async fn process(
     let (request, mut budget) = shared.fetcher.prepare(&entry.request);
     let mut pending = Counts::default();
     loop {
-        let (exchange_id, exchange, durable) = match stored.take() {
+        // A page stored by an earlier process was fetched under the base URL of that process.
+        let (exchange_id, exchange, durable, fetched_under) = match stored.take() {
             Some(id) => {
                 budget.start_attempt();
                 let store = shared.store.clone();
-                (id, shared.blocking(move || store.raw(id)).await??.to_exchange(), None)
+                let raw = shared.blocking(move || store.raw(id)).await??;
+                (id, raw.to_exchange(), None, raw.meta.base_url)
             }
             None => match attempt(shared, stream, &entry, &request, &mut budget, &mut pending).await? {
-                Attempted::Page(id, exchange, durable) => (id, exchange, Some(durable)),
+                Attempted::Page(id, exchange, durable) => (id, exchange, Some(durable), None),
                 Attempted::Again(wait) if pause(shared, wait, &mut pending).await => continue,
                 Attempted::Again(_) | Attempted::Stopped => return Ok(Vec::new()),
                 Attempted::Failed(letter) => return finish(shared, stream, &entry, None, letter, pending).await,
@@ -59,7 +61,10 @@ pub async fn process(
         }
         let origin = PageOrigin { stream, request: &entry.request, exchange: exchange_id };
         let error = match accept::judge(origin, parsed, shared.connector.limits()) {
-            Verdict::Accept(page) => return commit_page(shared, stream, &entry, exchange_id, page, pending).await,
+            Verdict::Accept(page) => {
+                let exchange = (exchange_id, fetched_under.as_deref());
+                return commit_page(shared, stream, &entry, exchange, page, pending).await;
+            }
             Verdict::Refetch { reason, asked } => {
                 let failure = asked.map_or(Failure::Malformed, Failure::RetryLater);
                 match budget.after(failure) {
@@ -159,6 +164,7 @@ async fn attempt(
                     hop_request.body = None;
                 }
                 url = next;
+                fetcher.strip_credentials(&mut url);
                 continue;
             }
             Some(Redirect::Refused(why)) => return Ok(Attempted::Failed(letter(Stage::Policy, why, Some(id)))),
@@ -217,17 +223,18 @@ async fn finish(
 }
 
 /// Write an accepted page and commit it with its letters, follow-ups and checkpoint; returns
-/// the follow-ups, ready to fetch while the page commits.
+/// the follow-ups, ready to fetch while the page commits. Follow-up URLs under the base URL (or
+/// the one the page was fetched under, when given) are stored relative to it.
 async fn commit_page(
     shared: &Shared,
     stream: &str,
     entry: &FrontierEntry,
-    exchange: ExchangeId,
+    (exchange, fetched_under): (ExchangeId, Option<&str>),
     page: accept::Accepted,
     mut counts: Counts,
 ) -> Result<Vec<FrontierEntry>, SyncError> {
     counts.pages += 1;
-    let next = shared.new_entries(stream, page.next);
+    let next = shared.new_entries(stream, page.next, fetched_under);
     let done = Completion {
         stream: stream.to_string(),
         settles: Some(RequestKey::of(&entry.request)),

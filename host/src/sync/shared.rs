@@ -87,6 +87,7 @@ impl Shared {
             exchange: s.exchange.clone(),
             attempt: s.attempt,
             hop: s.hop,
+            base_url: self.fetcher.target().base().to_string(),
             duration_ms: s.duration_ms,
             to_parse: s.to_parse,
             counts: s.counts,
@@ -97,11 +98,12 @@ impl Shared {
     }
 
     /// Frontier entries for follow-up `requests` of `stream`, their ids reserved now; URLs under
-    /// the base URL are stored relative to it, so `--base-url` applies to a resumed frontier.
-    pub fn new_entries(&self, stream: &str, requests: Vec<Request>) -> Vec<FrontierEntry> {
+    /// the base URL (or under `fetched_under`, the one a stored page was fetched under) are
+    /// stored relative to it, so `--base-url` applies to a resumed frontier.
+    pub fn new_entries(&self, stream: &str, requests: Vec<Request>, fetched_under: Option<&str>) -> Vec<FrontierEntry> {
         let target = self.fetcher.target();
-        let requests = requests.into_iter().map(|r| Request { url: target.relative(&r.url), ..r }).collect();
-        self.store.new_entries(stream, requests)
+        let relative = |r: Request| Request { url: target.relative_to_either(&r.url, fetched_under), ..r };
+        self.store.new_entries(stream, requests.into_iter().map(relative).collect())
     }
 
     /// Record a deprecation notice the first time this run sees one for `endpoint`.

@@ -83,7 +83,7 @@ async fn start(shared: &Arc<Shared>, stream: &str) -> Result<Vec<FrontierEntry>,
         Ok(Err(message)) => (Vec::new(), vec![format!("start failed: {message}")]),
         Err(call) => (Vec::new(), vec![format!("start failed: {call}")]),
     };
-    let next = shared.new_entries(stream, requests);
+    let next = shared.new_entries(stream, requests, None);
     let done = Completion {
         stream: stream.to_string(),
         settles: Some(RequestKey::start_of(stream)),
