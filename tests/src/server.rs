@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::apis;
 use crate::faults::{Fault, Faults};
 use crate::generated;
+use crate::large::{self, LargePages};
 use crate::limits::{EndpointLimit, Enforced, LimitStats};
 use crate::recorded::Recordings;
 
@@ -24,6 +25,8 @@ pub struct MockConfig {
     pub fixtures: Option<PathBuf>,
     /// Pages in the generated collections.
     pub pages: u64,
+    /// Pages of the large collection's two chains.
+    pub large: LargePages,
     /// Faults to inject.
     pub faults: Faults,
     /// Rate limits to enforce (a request over one is answered 429 and counted).
@@ -40,6 +43,7 @@ impl Default for MockConfig {
         MockConfig {
             fixtures: None,
             pages: 20,
+            large: LargePages { link: 20, cursor: 20 },
             faults: Faults::default(),
             limits: Vec::new(),
             deprecated: Vec::new(),
@@ -176,6 +180,10 @@ fn respond(state: &AppState, request: &RequestInfo) -> Response {
     let (method, path, query, pages) =
         (&request.method, request.path.as_str(), request.query.as_str(), state.config.pages);
     if method == Method::GET {
+        if let Some(chain) = large::Chain::of_path(path) {
+            let drop_id = |n| state.config.faults.drops_id(n);
+            return large::respond(chain, path, query, state.config.large, &state.base_url, &drop_id);
+        }
         if let Some(kind) = generated_kind(path) {
             return generated_page(state, kind, path, query);
         }
@@ -295,7 +303,8 @@ fn generated_page(state: &AppState, kind: Generated, path: &str, query: &str) ->
     response
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+/// A response with a JSON body.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
