@@ -29,7 +29,7 @@ pub fn pipeline_file(dir: &Path, wasm: &Path, per_page: u64, buckets: &str) -> R
 /// Buckets raised far above the demo's GitHub limit: the benchmark measures the host.
 pub const UNLIMITED: &str = "[buckets.core]\nrequests = 1000000\nper-ms = 1000\nburst = 1000\nallow-raise = true\n";
 
-/// What one `apiary run` cost.
+/// What one child process cost.
 pub struct Run {
     /// Wall-clock seconds.
     pub secs: f64,
@@ -37,27 +37,37 @@ pub struct Run {
     pub peak_rss_kib: u64,
     /// User + system CPU seconds of the process.
     pub cpu_secs: f64,
+    /// What it printed on stdout.
+    pub stdout: String,
 }
 
 /// Run `apiary run` and measure it.
 pub fn run_apiary(paths: &Paths, home: &Path, pipeline: &Path, base_url: &str) -> Result<Run> {
+    let mut command = Command::new(paths.release.join("apiary"));
+    command.arg("--home").arg(home).args(["run", pipeline.to_str().unwrap(), "--base-url", base_url]);
+    run_measured(&mut command, "apiary run")
+}
+
+/// Run `command` to its end and measure it; `what` names it in errors.
+pub fn run_measured(command: &mut Command, what: &str) -> Result<Run> {
+    use std::io::Read;
     let started = Instant::now();
-    let child = Command::new(paths.release.join("apiary"))
-        .arg("--home")
-        .arg(home)
-        .args(["run", pipeline.to_str().unwrap(), "--base-url", base_url])
-        .stdout(std::process::Stdio::null())
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
         .spawn()
-        .context("starting apiary")?;
+        .with_context(|| format!("starting {what}"))?;
+    let mut stdout = String::new();
+    child.stdout.take().expect("piped").read_to_string(&mut stdout)?;
     let (ok, usage) = wait_with_rusage(child.id() as i32)?;
     if !ok {
-        bail!("apiary run failed");
+        bail!("{what} failed");
     }
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Ok(Run {
         secs: started.elapsed().as_secs_f64(),
         peak_rss_kib: usage.ru_maxrss as u64,
         cpu_secs: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        stdout,
     })
 }
 

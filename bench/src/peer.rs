@@ -5,12 +5,11 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 
 use crate::Paths;
-use crate::children::{UNLIMITED, mock, run_apiary};
+use crate::children::{Run, UNLIMITED, mock, run_apiary, run_measured};
 use crate::figures::{Table, per_second};
 use crate::in_process::{Collection, remember_home};
 
@@ -28,7 +27,7 @@ pub fn python_peer(paths: &Paths, table: &mut Table) -> Result<()> {
     let mock = mock(paths, &["--large-pages", &pages(LINK_PAGES), "--event-pages", &pages(EVENT_PAGES)])?;
     let records = (LINK_PAGES + EVENT_PAGES) * PER_PAGE;
     let dir = tempfile::tempdir()?;
-    let python_secs = run_python(mock.base_url(), &dir.path().join("python"), records)?;
+    let python = run_python(mock.base_url(), &dir.path().join("python"), records)?;
     let pipeline = pipeline_file(dir.path(), &paths.bench_wasm)?;
     let run = run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?;
     for stream in ["issues", "events"] {
@@ -36,39 +35,37 @@ pub fn python_peer(paths: &Paths, table: &mut Table) -> Result<()> {
         let expected = if stream == "issues" { LINK_PAGES } else { EVENT_PAGES } * PER_PAGE;
         ensure!(written == expected, "apiary wrote {written} {stream} records, expected {expected}");
     }
-    let (apiary, python) = (per_second(records as f64, run.secs), per_second(records as f64, python_secs));
+    let rate = |secs: f64| per_second(records as f64, secs);
     table.add(
         "8. records/s, 1.5 KB records (500 Link + 50 cursor pages), `apiary run` (bench connector, fresh home) vs Python stdlib loop",
-        format!(
-            "{apiary:.0}/s ({:.1} s, peak {:.0} MiB, CPU/wall {:.2})",
-            run.secs,
-            run.peak_rss_kib as f64 / 1024.0,
-            run.cpu_secs / run.secs
-        ),
-        format!("{python:.0}/s ({python_secs:.1} s)"),
-        apiary / python,
+        describe(&run, rate(run.secs), rate(run.cpu_secs)),
+        describe(&python, rate(python.secs), rate(python.cpu_secs)),
+        rate(run.secs) / rate(python.secs),
         ">= 3 (not done below 2)",
     );
     remember_home(Collection::Large, dir);
     Ok(())
 }
 
-/// Run the Python loop into `out`; returns its wall-clock seconds.
-fn run_python(base_url: &str, out: &Path, records: u64) -> Result<f64> {
-    let started = Instant::now();
-    let output = Command::new("python3")
-        .arg(SCRIPT)
-        .args(["--base-url", base_url, "--out"])
-        .arg(out)
-        .output()
-        .context("starting python3 (the reference loop needs Python 3 on PATH)")?;
-    let secs = started.elapsed().as_secs_f64();
-    if !output.status.success() {
-        bail!("the Python reference loop failed: {}", String::from_utf8_lossy(&output.stderr).trim());
-    }
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).context("the Python loop's summary")?;
+/// Records/s by wall clock and per CPU second (the latter barely moves when other work shares
+/// the machine), peak RSS, and CPU time over wall time (how many cores it kept busy).
+fn describe(run: &Run, per_wall_second: f64, per_cpu_second: f64) -> String {
+    format!(
+        "{per_wall_second:.0}/s ({:.1} s; {per_cpu_second:.0}/CPU-s, CPU/wall {:.2}, peak {:.0} MiB)",
+        run.secs,
+        run.cpu_secs / run.secs,
+        run.peak_rss_kib as f64 / 1024.0
+    )
+}
+
+/// Run the Python loop into `out` (it needs `python3` on `PATH`) and check its record count.
+fn run_python(base_url: &str, out: &Path, records: u64) -> Result<Run> {
+    let mut command = Command::new("python3");
+    command.arg(SCRIPT).args(["--base-url", base_url, "--out"]).arg(out);
+    let run = run_measured(&mut command, "the Python reference loop (python3)")?;
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout).context("the Python loop's summary")?;
     ensure!(summary["records"] == records, "the Python loop synced {} records, expected {records}", summary["records"]);
-    Ok(secs)
+    Ok(run)
 }
 
 /// Both streams of the bench connector, buckets that do not hold it back.
