@@ -52,10 +52,7 @@ pub fn run_apiary(paths: &Paths, home: &Path, pipeline: &Path, base_url: &str) -
 pub fn run_measured(command: &mut Command, what: &str) -> Result<Run> {
     use std::io::Read;
     let started = Instant::now();
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {what}"))?;
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn().with_context(|| format!("starting {what}"))?;
     let mut stdout = String::new();
     child.stdout.take().expect("piped").read_to_string(&mut stdout)?;
     let (ok, usage) = wait_with_rusage(child.id() as i32)?;

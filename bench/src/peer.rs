@@ -1,5 +1,5 @@
-//! 8. apiary against the loop a user would write instead: `bench/python/reference_loop.py`
-//! (Python's standard library) and `apiary run` of the bench connector, both syncing the
+//! Figure 8: apiary against the loop a user would write instead, `bench/python/reference_loop.py`
+//! (Python's standard library), and `apiary run` of the bench connector, both syncing the
 //! mock's large collection (1.5 KB records: a `Link` chain and a body-cursor chain) from the
 //! same mock, apiary with a fresh `--home` and every guarantee on.
 

@@ -56,7 +56,7 @@ mod http;
 pub mod log;
 mod manifest;
 pub mod paginate;
-mod records;
+pub mod records;
 pub mod testing;
 
 pub use __private::bindings::apiary::connector::types::{

@@ -44,7 +44,7 @@ fn write_issue(out: &mut String, n: u64) {
         out,
         r#"{{"id":{id},"number":{n},"node_id":"I_kwDO{n:08}","title":"Generated issue {n}","state":"{state}","locked":false,"comments":{comments},"user":{{"login":"user{u}","id":{u},"type":"User","site_admin":false}},"labels":[{{"id":{l},"name":"label-{l}","color":"ededed","default":false}}],"amount":"{whole}.{cents:02}","created_at":"2024-01-{day:02}T10:00:00Z","updated_at":"2024-02-{day:02}T12:30:00Z","closed_at":null,"author_association":"MEMBER","body":"{body}"}}"#,
         id = 1_000_000_000 + n,
-        state = if n % 3 == 0 { "closed" } else { "open" },
+        state = if n.is_multiple_of(3) { "closed" } else { "open" },
         comments = n % 17,
         u = 100 + n % 50,
         l = n % 7,

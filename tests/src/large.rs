@@ -144,7 +144,7 @@ fn write_record(out: &mut String, n: u64) {
         }
         write_label(out, repo, label);
     }
-    let state = if n % 4 == 0 { "closed" } else { "open" };
+    let state = if n.is_multiple_of(4) { "closed" } else { "open" };
     let _ = write!(out, r#"],"state":"{state}","locked":false,"assignee":"#);
     match n % 5 {
         0 => write_user(out, 2000 + n % 13),

@@ -30,6 +30,6 @@ mod server;
 pub mod spawn;
 
 pub use faults::Faults;
-pub use large::LargePages;
+pub use large::{LargePages, link_page};
 pub use limits::{EndpointLimit, LimitStats};
 pub use server::{MockConfig, Stats, serve};

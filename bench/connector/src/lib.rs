@@ -10,8 +10,7 @@
 //! `title`. `[config]`: `owner` (default `apiary-mock`), `per_page` (default 100).
 
 use apiary_sdk::{
-    Bucket, Connector, Endpoint, Exchange, Manifest, Page, ParseError, Record, Reject, Request, SyncContext,
-    checkpoint, paginate,
+    Bucket, Connector, Endpoint, Exchange, Manifest, Page, ParseError, Request, SyncContext, paginate, records,
 };
 
 /// The benchmark connector.
@@ -20,8 +19,8 @@ pub struct Bench;
 /// The primary key of both streams.
 const KEY: &[&str] = &["id"];
 
-/// The field every record must have.
-const REQUIRED: &str = "title";
+/// The fields every record must have.
+const REQUIRED: &[&str] = &["title"];
 
 impl Connector for Bench {
     fn manifest() -> Manifest {
@@ -50,33 +49,26 @@ impl Connector for Bench {
     }
 
     fn parse(exchange: &Exchange) -> Result<Page, ParseError> {
-        let stream = exchange.stream();
         if exchange.response.status != 200 {
-            return Err(ParseError::Fatal(format!(
-                "the API answered {} for {}",
-                exchange.response.status, exchange.request.url
-            )));
+            let status = exchange.response.status;
+            return Err(ParseError::Fatal(format!("the API answered {status} for {}", exchange.request.url)));
         }
-        let records = match stream {
-            "events" => apiary_sdk::json_field_records(exchange, "items", stream, KEY)?,
-            _ => apiary_sdk::json_array_records(exchange, stream, KEY)?,
-        };
-        let (records, mut rejects) = apiary_sdk::reject_missing_keys(records, KEY);
-        let (records, untitled): (Vec<Record>, Vec<Record>) = records.into_iter().partition(has_title);
-        rejects.extend(untitled.into_iter().map(|r| Reject::new(format!("record has no `{REQUIRED}`"), r.json)));
-        let next = match stream {
-            "events" => paginate::next_from_body_field(exchange, &records, "/meta/next_cursor", "cursor"),
-            _ => paginate::next_from_link(exchange, &records),
-        };
-        let checkpoint = checkpoint::max_cursor(&records, "updated_at", None);
-        Ok(Page { records, rejects, next: next.into_iter().collect(), checkpoint })
+        // One pass over the body: records, keys, the required-field check, the newest cursor
+        // and (for events) the next cursor.
+        let scan = records::scan(exchange).key(KEY).require(REQUIRED).cursor("updated_at");
+        match exchange.stream() {
+            "events" => {
+                let page = scan.next_at("/meta/next_cursor").field("items")?;
+                let next = paginate::next_from_token(exchange, &page.records, page.next.as_deref(), "cursor");
+                Ok(page.into_page(next))
+            }
+            _ => {
+                let page = scan.array()?;
+                let next = paginate::next_from_link(exchange, &page.records);
+                Ok(page.into_page(next))
+            }
+        }
     }
-}
-
-/// The required-field check the docs show: the field's value, found with `key_of`.
-fn has_title(record: &Record) -> bool {
-    serde_json::from_str::<&serde_json::value::RawValue>(&record.json)
-        .is_ok_and(|raw| apiary_sdk::key_of(raw, &[REQUIRED]).is_some())
 }
 
 apiary_sdk::export_connector!(Bench);
