@@ -163,8 +163,9 @@ fn pick_fields<'b>(
     fields: &[&str],
     values: &mut [Option<Picked<'b>>],
 ) -> Result<(), JiterError> {
-    let position = |key: &str| fields.iter().position(|f| *f == key);
-    let mut key = jiter.known_object()?.map(position);
+    // Keys are compared as they are written, not decoded: most records have many keys and
+    // few are wanted.
+    let mut key = jiter.next_object_bytes()?.map(|raw| field_index(fields, raw));
     while let Some(slot) = key {
         match slot {
             Some(i) => {
@@ -173,9 +174,21 @@ fn pick_fields<'b>(
             }
             None => jiter.next_skip()?,
         }
-        key = jiter.next_key()?.map(position);
+        key = jiter.next_key_bytes()?.map(|raw| field_index(fields, raw));
     }
     Ok(())
+}
+
+/// The index in `fields` of the key written `raw` (its JSON text between the quotes).
+fn field_index(fields: &[&str], raw: &[u8]) -> Option<usize> {
+    if raw.contains(&b'\\') {
+        // A key spelled with escapes (`"\u0069d"`): compare its decoded text.
+        let quoted = [b"\"", raw, b"\""].concat();
+        let mut decoder = Jiter::new(&quoted);
+        let decoded = decoder.next_str().ok()?;
+        return fields.iter().position(|f| *f == decoded);
+    }
+    fields.iter().position(|f| f.as_bytes() == raw)
 }
 
 /// Whether [`follow`] reads the rest of a value after finding what it looks for.

@@ -35,6 +35,12 @@ fn records_are_exact_slices_and_fields_are_picked_at_the_top_level_only() {
 }
 
 #[test]
+fn keys_written_with_escapes_are_found() {
+    let (records, _) = walk(r#"[{"\u0069d":7,"t\"x":1}]"#, Location::Array, &["id", "t\"x"], None).unwrap();
+    assert_eq!(records[0].1, [text("7"), text("1")]);
+}
+
+#[test]
 fn null_is_told_apart_from_absent_and_nested_values_are_exact_text() {
     let (records, _) =
         walk(r#"[{"a":null,"b":{"c":[1, 2]},"d":true}]"#, Location::Array, &["a", "b", "d", "e"], None).unwrap();
