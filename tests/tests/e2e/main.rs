@@ -6,6 +6,7 @@ mod bad_input;
 mod connectors;
 mod dlq;
 mod fetching;
+mod large;
 mod resume;
 mod security;
 mod skeleton;
