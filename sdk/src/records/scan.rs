@@ -160,7 +160,7 @@ impl<'a> PageScan<'a> {
                 Check::Rejected(reason) => scanned.rejects.push(Reject { reason, payload: record.json }),
             }
         })?;
-        scanned.next = next.as_ref().and_then(Picked::text).filter(|t| !t.is_empty()).map(str::to_string);
+        scanned.next = next.as_ref().and_then(Picked::scalar_text).filter(|t| !t.is_empty()).map(str::to_string);
         Ok(scanned)
     }
 }

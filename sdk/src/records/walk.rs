@@ -17,21 +17,32 @@ pub(crate) enum Location<'a> {
     Field(&'a str),
 }
 
-/// A picked field's value: strings unquoted (escapes decoded), anything else as its JSON text.
+/// A picked field's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Picked<'b> {
     /// `null`.
     Null,
-    /// A string's contents or another value's exact text (`7`, `1.50`, `true`, `{"a":1}`).
-    Text(Cow<'b, str>),
+    /// A string's contents, escapes decoded.
+    Str(Cow<'b, str>),
+    /// Any other value's exact JSON text (`7`, `1.50`, `true`, `{"a":1}`).
+    Json(&'b str),
 }
 
-impl<'b> Picked<'b> {
-    /// The text, unless the value is `null`.
+impl Picked<'_> {
+    /// The text (a string unquoted, anything else as written), unless the value is `null`.
     pub(crate) fn text(&self) -> Option<&str> {
         match self {
             Picked::Null => None,
-            Picked::Text(text) => Some(text),
+            Picked::Str(text) => Some(text),
+            Picked::Json(json) => Some(json),
+        }
+    }
+
+    /// The text of a string, number or boolean; `None` for `null`, objects and arrays.
+    pub(crate) fn scalar_text(&self) -> Option<&str> {
+        match self {
+            Picked::Json(json) if json.starts_with(['{', '[']) => None,
+            other => other.text(),
         }
     }
 }
@@ -254,12 +265,12 @@ fn take<'b>(jiter: &mut Jiter<'b>, body: &'b str, peek: Peek) -> Result<Picked<'
         Peek::Null => jiter.known_null().map(|()| Picked::Null),
         Peek::String => {
             let text = jiter.known_str()?;
-            Ok(Picked::Text(borrow_from(body, text).map_or_else(|| Cow::Owned(text.to_string()), Cow::Borrowed)))
+            Ok(Picked::Str(borrow_from(body, text).map_or_else(|| Cow::Owned(text.to_string()), Cow::Borrowed)))
         }
         _ => {
             let start = jiter.current_index();
             jiter.known_skip(peek)?;
-            Ok(Picked::Text(Cow::Borrowed(&body[start..jiter.current_index()])))
+            Ok(Picked::Json(&body[start..jiter.current_index()]))
         }
     }
 }

@@ -17,8 +17,12 @@ fn walk<'b>(
     Ok((seen, found))
 }
 
-fn text(value: &str) -> Option<Picked<'_>> {
-    Some(Picked::Text(Cow::Borrowed(value)))
+fn string(value: &str) -> Option<Picked<'_>> {
+    Some(Picked::Str(Cow::Borrowed(value)))
+}
+
+fn json(value: &str) -> Option<Picked<'_>> {
+    Some(Picked::Json(value))
 }
 
 #[test]
@@ -28,8 +32,8 @@ fn records_are_exact_slices_and_fields_are_picked_at_the_top_level_only() {
     let raws: Vec<&str> = records.iter().map(|(raw, _)| *raw).collect();
     let expected: Vec<&serde_json::value::RawValue> = serde_json::from_str(body).unwrap();
     assert_eq!(raws, expected.iter().map(|r| r.get()).collect::<Vec<_>>(), "the same slices as serde_json's RawValue");
-    assert_eq!(records[0].1, [text("1"), text("12345678901234567.891e-3")], "every digit kept");
-    assert_eq!(records[1].1[0], Some(Picked::Text(Cow::Owned("a\"b".into()))), "escapes decoded");
+    assert_eq!(records[0].1, [json("1"), json("12345678901234567.891e-3")], "every digit kept");
+    assert_eq!(records[1].1[0], Some(Picked::Str(Cow::Owned("a\"b".into()))), "escapes decoded");
     assert_eq!(records[1].1[1], None);
     assert_eq!(records[2].1, [None, None], "a non-object has no fields");
 }
@@ -37,15 +41,17 @@ fn records_are_exact_slices_and_fields_are_picked_at_the_top_level_only() {
 #[test]
 fn keys_written_with_escapes_are_found() {
     let (records, _) = walk(r#"[{"\u0069d":7,"t\"x":1}]"#, Location::Array, &["id", "t\"x"], None).unwrap();
-    assert_eq!(records[0].1, [text("7"), text("1")]);
+    assert_eq!(records[0].1, [json("7"), json("1")]);
 }
 
 #[test]
 fn null_is_told_apart_from_absent_and_nested_values_are_exact_text() {
     let (records, _) =
         walk(r#"[{"a":null,"b":{"c":[1, 2]},"d":true}]"#, Location::Array, &["a", "b", "d", "e"], None).unwrap();
-    assert_eq!(records[0].1, [Some(Picked::Null), text(r#"{"c":[1, 2]}"#), text("true"), None]);
+    assert_eq!(records[0].1, [Some(Picked::Null), json(r#"{"c":[1, 2]}"#), json("true"), None]);
     assert_eq!(Picked::Null.text(), None);
+    assert_eq!((Picked::Json("[1]").text(), Picked::Json("[1]").scalar_text()), (Some("[1]"), None));
+    assert_eq!(Picked::Str(Cow::Borrowed("{x}")).scalar_text(), Some("{x}"), "a string is a scalar");
 }
 
 #[test]
@@ -53,18 +59,18 @@ fn records_under_a_field_with_a_pointer_read_on_the_way() {
     let body = r#"{"meta":{"total":2},"items":[{"id":1},{"id":2}],"paging":{"next":"c\u00e9","pages":[10,{"n":11}]}}"#;
     let (records, next) = walk(body, Location::Field("items"), &["id"], Some("/paging/next")).unwrap();
     assert_eq!(records.len(), 2);
-    assert_eq!(next, Some(Picked::Text(Cow::Owned("c\u{e9}".into()))));
+    assert_eq!(next, Some(Picked::Str(Cow::Owned("c\u{e9}".into()))));
     let (_, found) = walk(body, Location::Field("items"), &[], Some("/paging/pages/1/n")).unwrap();
-    assert_eq!(found, text("11"), "array indexes");
+    assert_eq!(found, json("11"), "array indexes");
     let (_, found) = walk(body, Location::Field("items"), &[], Some("/paging/missing")).unwrap();
     assert_eq!(found, None);
-    assert_eq!(value_at(body, "/meta/total").unwrap(), text("2"));
-    assert_eq!(value_at(r#"{"a/b":{"~":5}}"#, "/a~1b/~0").unwrap(), text("5"), "RFC 6901 escapes");
+    assert_eq!(value_at(body, "/meta/total").unwrap(), json("2"));
+    assert_eq!(value_at(r#"{"a/b":{"~":5}}"#, "/a~1b/~0").unwrap(), json("5"), "RFC 6901 escapes");
 }
 
 #[test]
 fn value_at_stops_once_found() {
-    assert_eq!(value_at(r#"{"next":"x","items":[{"unterminated"#, "/next").unwrap(), text("x"));
+    assert_eq!(value_at(r#"{"next":"x","items":[{"unterminated"#, "/next").unwrap(), string("x"));
 }
 
 #[test]
@@ -83,6 +89,6 @@ fn bad_bodies_are_malformed_with_a_reason() {
         assert!(reason(truncated, Location::Array).contains("JSON"), "{truncated}");
     }
     assert!(pick("{\"a\":1} {", &["a"]).is_err());
-    assert_eq!(pick(r#"{"a":"x","b":2}"#, &["b", "a"]).unwrap(), [text("2"), text("x")]);
+    assert_eq!(pick(r#"{"a":"x","b":2}"#, &["b", "a"]).unwrap(), [json("2"), string("x")]);
     assert_eq!(pick("[1]", &["a"]).unwrap(), [None]);
 }
