@@ -6,11 +6,13 @@
 //! fields, the newest cursor and the next-page token. The single-purpose helpers
 //! ([`json_array_records`], [`key_of`], ...) run on the same core.
 
+mod pointer;
 mod scan;
 mod walk;
 
+pub(crate) use pointer::value_at;
 pub use scan::{PageScan, Scanned, scan};
-pub(crate) use walk::{pick, value_at};
+pub(crate) use walk::pick;
 
 use serde_json::value::RawValue;
 

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use jiter::{Jiter, JiterError, Peek};
 
+use super::pointer::{Rest, follow, pointer_tokens};
 use crate::ParseError;
 
 /// Where the records are in the body.
@@ -77,31 +78,44 @@ impl Walk<'_> {
             }
             (Location::Array, _) => return Err(ParseError::Malformed("response body is not a JSON array".into())),
             (Location::Field(name), Peek::Object) => {
-                let mut saw_records = false;
-                let mut key = jiter.known_object().map_err(|e| not_json(&e))?.map(|k| Slot::of(k, name, &tokens));
-                while let Some(slot) = key {
-                    match slot {
-                        Slot::Records => {
-                            if jiter.peek().map_err(|e| not_json(&e))? != Peek::Array {
-                                return Err(ParseError::Malformed(format!("`{name}` is not a JSON array")));
-                            }
-                            self.records(&mut jiter, body, &mut values, &mut visit).map_err(|e| not_json(&e))?;
-                            saw_records = true;
-                        }
-                        Slot::Pointer => {
-                            found = follow(&mut jiter, body, &tokens[1..], Rest::Consume).map_err(|e| not_json(&e))?
-                        }
-                        Slot::Other => jiter.next_skip().map_err(|e| not_json(&e))?,
-                    }
-                    key = jiter.next_key().map_err(|e| not_json(&e))?.map(|k| Slot::of(k, name, &tokens));
-                }
-                if !saw_records {
-                    return Err(ParseError::Malformed(format!("response has no `{name}` field")));
-                }
+                found = self.records_under(&mut jiter, body, name, &tokens, &mut values, &mut visit)?
             }
             (Location::Field(_), _) => return Err(ParseError::Malformed("response body is not a JSON object".into())),
         }
         jiter.finish().map_err(|e| not_json(&e))?;
+        Ok(found)
+    }
+
+    /// The records in the array under `name` of the object at the parser's position, and the
+    /// value at the pointer `tokens` lead to.
+    fn records_under<'b>(
+        &self,
+        jiter: &mut Jiter<'b>,
+        body: &'b str,
+        name: &str,
+        tokens: &[String],
+        values: &mut [Option<Picked<'b>>],
+        visit: &mut impl FnMut(&'b str, &[Option<Picked<'b>>]),
+    ) -> Result<Option<Picked<'b>>, ParseError> {
+        let (mut saw_records, mut found) = (false, None);
+        let mut key = jiter.known_object().map_err(|e| not_json(&e))?.map(|k| Slot::of(k, name, tokens));
+        while let Some(slot) = key {
+            match slot {
+                Slot::Records => {
+                    if jiter.peek().map_err(|e| not_json(&e))? != Peek::Array {
+                        return Err(ParseError::Malformed(format!("`{name}` is not a JSON array")));
+                    }
+                    self.records(jiter, body, values, visit).map_err(|e| not_json(&e))?;
+                    saw_records = true;
+                }
+                Slot::Pointer => found = follow(jiter, body, &tokens[1..], Rest::Consume).map_err(|e| not_json(&e))?,
+                Slot::Other => jiter.next_skip().map_err(|e| not_json(&e))?,
+            }
+            key = jiter.next_key().map_err(|e| not_json(&e))?.map(|k| Slot::of(k, name, tokens));
+        }
+        if !saw_records {
+            return Err(ParseError::Malformed(format!("response has no `{name}` field")));
+        }
         Ok(found)
     }
 
@@ -139,13 +153,6 @@ pub(crate) fn pick<'b>(value: &'b str, fields: &[&str]) -> Result<Vec<Option<Pic
     };
     picked.and_then(|()| jiter.finish()).map_err(|e| not_json(&e))?;
     Ok(values)
-}
-
-/// The value at JSON pointer `pointer` in `body`, reading no further than where it is found
-/// (values before it are skipped, not built).
-pub(crate) fn value_at<'b>(body: &'b str, pointer: &str) -> Result<Option<Picked<'b>>, ParseError> {
-    let mut jiter = Jiter::new(body.as_bytes());
-    follow(&mut jiter, body, &pointer_tokens(pointer), Rest::Leave).map_err(|e| not_json(&e))
 }
 
 /// What a key of the body's object leads to.
@@ -202,65 +209,8 @@ fn field_index(fields: &[&str], raw: &[u8]) -> Option<usize> {
     fields.iter().position(|f| f.as_bytes() == raw)
 }
 
-/// Whether [`follow`] reads the rest of a value after finding what it looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rest {
-    /// Consume the whole value: the walk goes on after it.
-    Consume,
-    /// Stop as soon as the pointer's value is read: nothing else is needed.
-    Leave,
-}
-
-/// The value after `tokens` (a pointer's remaining steps) inside the value at the parser's
-/// position, or `None` if it is not there.
-fn follow<'b>(
-    jiter: &mut Jiter<'b>,
-    body: &'b str,
-    tokens: &[String],
-    rest: Rest,
-) -> Result<Option<Picked<'b>>, JiterError> {
-    let peek = jiter.peek()?;
-    let Some((token, deeper)) = tokens.split_first() else {
-        return take(jiter, body, peek).map(Some);
-    };
-    let mut found = None;
-    match peek {
-        Peek::Object => {
-            let mut key = jiter.known_object()?.map(|k| k == token.as_str());
-            while let Some(wanted) = key {
-                if wanted {
-                    found = follow(jiter, body, deeper, rest)?;
-                    if rest == Rest::Leave {
-                        return Ok(found);
-                    }
-                } else {
-                    jiter.next_skip()?;
-                }
-                key = jiter.next_key()?.map(|k| k == token.as_str());
-            }
-        }
-        Peek::Array => {
-            let index: Option<usize> = token.parse().ok();
-            let (mut i, mut element) = (0, jiter.known_array()?);
-            while element.is_some() {
-                if Some(i) == index {
-                    found = follow(jiter, body, deeper, rest)?;
-                    if rest == Rest::Leave {
-                        return Ok(found);
-                    }
-                } else {
-                    jiter.next_skip()?;
-                }
-                (i, element) = (i + 1, jiter.array_step()?);
-            }
-        }
-        _ => jiter.known_skip(peek)?,
-    }
-    Ok(found)
-}
-
 /// Consume one value: strings decoded, `null` as such, anything else as its exact text.
-fn take<'b>(jiter: &mut Jiter<'b>, body: &'b str, peek: Peek) -> Result<Picked<'b>, JiterError> {
+pub(super) fn take<'b>(jiter: &mut Jiter<'b>, body: &'b str, peek: Peek) -> Result<Picked<'b>, JiterError> {
     match peek {
         Peek::Null => jiter.known_null().map(|()| Picked::Null),
         Peek::String => {
@@ -282,12 +232,7 @@ fn borrow_from<'b>(body: &'b str, text: &str) -> Option<&'b str> {
     body.get(offset..offset + text.len()).filter(|slice| slice.as_ptr() == text.as_ptr())
 }
 
-/// The reference tokens of a JSON pointer (RFC 6901): `/a~1b/0` is `["a/b", "0"]`.
-fn pointer_tokens(pointer: &str) -> Vec<String> {
-    pointer.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~")).collect()
-}
-
-fn not_json(error: &JiterError) -> ParseError {
+pub(super) fn not_json(error: &JiterError) -> ParseError {
     malformed("response body is not valid JSON", error)
 }
 

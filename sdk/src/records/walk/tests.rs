@@ -1,6 +1,7 @@
 //! The one-pass core against what serde_json says about the same bodies.
 
 use super::*;
+use crate::records::value_at;
 
 /// Each record's text and its picked fields.
 type Seen<'b> = Vec<(&'b str, Vec<Option<Picked<'b>>>)>;
