@@ -29,25 +29,47 @@ pub fn pipeline_file(dir: &Path, wasm: &Path, per_page: u64, buckets: &str) -> R
 /// Buckets raised far above the demo's GitHub limit: the benchmark measures the host.
 pub const UNLIMITED: &str = "[buckets.core]\nrequests = 1000000\nper-ms = 1000\nburst = 1000\nallow-raise = true\n";
 
-/// Run `apiary run`; returns (seconds, peak RSS in KiB).
-pub fn run_apiary(paths: &Paths, home: &Path, pipeline: &Path, base_url: &str) -> Result<(f64, u64)> {
-    let started = Instant::now();
-    let child = Command::new(paths.release.join("apiary"))
-        .arg("--home")
-        .arg(home)
-        .args(["run", pipeline.to_str().unwrap(), "--base-url", base_url])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .context("starting apiary")?;
-    let (ok, max_rss_kib) = wait_with_rusage(child.id() as i32)?;
-    if !ok {
-        bail!("apiary run failed");
-    }
-    Ok((started.elapsed().as_secs_f64(), max_rss_kib))
+/// What one child process cost.
+pub struct Run {
+    /// Wall-clock seconds.
+    pub secs: f64,
+    /// Peak resident set size, KiB.
+    pub peak_rss_kib: u64,
+    /// User + system CPU seconds of the process.
+    pub cpu_secs: f64,
+    /// What it printed on stdout.
+    pub stdout: String,
 }
 
-/// Wait for a child and read its peak resident set size (Linux reports KiB).
-fn wait_with_rusage(pid: i32) -> Result<(bool, u64)> {
+/// Run `apiary run` and measure it.
+pub fn run_apiary(paths: &Paths, home: &Path, pipeline: &Path, base_url: &str) -> Result<Run> {
+    let mut command = Command::new(paths.release.join("apiary"));
+    command.arg("--home").arg(home).args(["run", pipeline.to_str().unwrap(), "--base-url", base_url]);
+    run_measured(&mut command, "apiary run")
+}
+
+/// Run `command` to its end and measure it; `what` names it in errors.
+pub fn run_measured(command: &mut Command, what: &str) -> Result<Run> {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn().with_context(|| format!("starting {what}"))?;
+    let mut stdout = String::new();
+    child.stdout.take().expect("piped").read_to_string(&mut stdout)?;
+    let (ok, usage) = wait_with_rusage(child.id() as i32)?;
+    if !ok {
+        bail!("{what} failed");
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok(Run {
+        secs: started.elapsed().as_secs_f64(),
+        peak_rss_kib: usage.ru_maxrss as u64,
+        cpu_secs: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        stdout,
+    })
+}
+
+/// Wait for a child and read its resource usage (Linux reports the peak RSS in KiB).
+fn wait_with_rusage(pid: i32) -> Result<(bool, libc::rusage)> {
     let mut status = 0;
     // SAFETY: plain libc call on a child of ours; `usage` is written by the kernel.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -55,7 +77,7 @@ fn wait_with_rusage(pid: i32) -> Result<(bool, u64)> {
     if waited != pid {
         bail!("wait4 failed");
     }
-    Ok((libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss as u64))
+    Ok((libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage))
 }
 
 /// Mock API for the generated collection of `pages` pages.
@@ -71,7 +93,7 @@ pub async fn host_overhead(paths: &Paths, table: &mut Table) -> Result<()> {
     let bare_secs = bare_loop(slow.base_url(), PER_PAGE).await?;
     let dir = tempfile::tempdir()?;
     let pipeline = pipeline_file(dir.path(), &paths.github_wasm, PER_PAGE, UNLIMITED)?;
-    let (secs, _) = run_apiary(paths, &dir.path().join("home"), &pipeline, slow.base_url())?;
+    let secs = run_apiary(paths, &dir.path().join("home"), &pipeline, slow.base_url())?.secs;
     let records = (200 * PER_PAGE) as f64;
     let (apiary, bare) = (per_second(records, secs), per_second(records, bare_secs));
     table.add(
@@ -85,7 +107,7 @@ pub async fn host_overhead(paths: &Paths, table: &mut Table) -> Result<()> {
     let bare_secs = bare_loop(mock.base_url(), PER_PAGE).await?;
     let dir = tempfile::tempdir()?;
     let pipeline = pipeline_file(dir.path(), &paths.github_wasm, PER_PAGE, UNLIMITED)?;
-    let (secs, _) = run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?;
+    let secs = run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?.secs;
     let records = (PAGES * PER_PAGE) as f64;
     let (apiary, bare) = (per_second(records, secs), per_second(records, bare_secs));
     table.add(
@@ -104,7 +126,7 @@ pub async fn host_overhead(paths: &Paths, table: &mut Table) -> Result<()> {
         raw as f64 / json_bytes as f64,
         "< 0.2",
     );
-    crate::in_process::remember_home(dir);
+    crate::in_process::remember_home(crate::in_process::Collection::Generated, dir);
     Ok(())
 }
 
@@ -142,7 +164,7 @@ pub fn memory(paths: &Paths, table: &mut Table) -> Result<()> {
         let mock = mock(paths, &["--pages", &pages.to_string()])?;
         let dir = tempfile::tempdir()?;
         let pipeline = pipeline_file(dir.path(), &paths.github_wasm, 10, UNLIMITED)?;
-        let (_, kib) = run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?;
+        let kib = run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?.peak_rss_kib;
         peaks.push(kib as f64 / 1024.0);
     }
     table.add(

@@ -6,6 +6,7 @@
 mod children;
 mod figures;
 mod in_process;
+mod peer;
 
 use std::path::PathBuf;
 
@@ -17,23 +18,72 @@ pub struct Paths {
     pub release: PathBuf,
     /// The github connector component.
     pub github_wasm: PathBuf,
+    /// The bench connector component (the large collection).
+    pub bench_wasm: PathBuf,
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let bin = std::env::current_exe()?.parent().context("binary folder")?.to_path_buf();
     let target = bin.parent().context("target folder")?.to_path_buf();
-    let paths = Paths { release: bin, github_wasm: target.join("wasm32-wasip2/release/github_connector.wasm") };
-    anyhow::ensure!(paths.github_wasm.exists(), "build the connectors first: cargo xtask bench does");
+    let wasm = target.join("wasm32-wasip2/release");
+    let paths = Paths {
+        release: bin,
+        github_wasm: wasm.join("github_connector.wasm"),
+        bench_wasm: wasm.join("bench_connector.wasm"),
+    };
+    for component in [&paths.github_wasm, &paths.bench_wasm] {
+        anyhow::ensure!(
+            component.exists(),
+            "{} is missing: build the connectors first (cargo xtask bench does)",
+            component.display()
+        );
+    }
+    let only = Selection::from_args()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("apiary benchmark: {cores} cores, release build, mock API on loopback\n");
     let mut table = figures::Table::default();
-    children::host_overhead(&paths, &mut table).await?;
-    in_process::parse_cost(&paths, &mut table).await?;
-    in_process::reparse_scaling(&paths, &mut table).await?;
-    children::memory(&paths, &mut table)?;
-    in_process::fixed_costs(&paths, &mut table).await?;
-    children::rate_accuracy(&paths, &mut table)?;
+    // Figures 2, 3 and 5 read the stores of the runs behind figures 1 and 8.
+    if only.wants_any(&["1", "2", "3", "5"]) {
+        children::host_overhead(&paths, &mut table).await?;
+    }
+    if only.wants_any(&["8", "2"]) {
+        peer::python_peer(&paths, &mut table)?;
+    }
+    if only.wants_any(&["2"]) {
+        in_process::parse_cost(&paths, &mut table).await?;
+    }
+    if only.wants_any(&["3"]) {
+        in_process::reparse_scaling(&paths, &mut table).await?;
+    }
+    if only.wants_any(&["4"]) {
+        children::memory(&paths, &mut table)?;
+    }
+    if only.wants_any(&["5"]) {
+        in_process::fixed_costs(&paths, &mut table).await?;
+    }
+    if only.wants_any(&["7"]) {
+        children::rate_accuracy(&paths, &mut table)?;
+    }
     table.print();
     Ok(())
+}
+
+/// The figures to measure: all of them, or those named on the command line (`apiary-bench 2 8`).
+struct Selection(Vec<String>);
+
+impl Selection {
+    const FIGURES: [&str; 7] = ["1", "2", "3", "4", "5", "7", "8"];
+
+    fn from_args() -> Result<Selection> {
+        let named: Vec<String> = std::env::args().skip(1).collect();
+        if let Some(unknown) = named.iter().find(|n| !Self::FIGURES.contains(&n.as_str())) {
+            anyhow::bail!("unknown figure `{unknown}`: name some of {}, or none for all", Self::FIGURES.join(" "));
+        }
+        Ok(Selection(named))
+    }
+
+    fn wants_any(&self, figures: &[&str]) -> bool {
+        self.0.is_empty() || self.0.iter().any(|n| figures.contains(&n.as_str()))
+    }
 }

@@ -23,8 +23,9 @@
 //!         Ok(vec![Request::get(endpoint, "/greetings")])
 //!     }
 //!     fn parse(exchange: &Exchange) -> Result<Page, ParseError> {
-//!         let records = apiary_sdk::json_array_records(exchange, "greetings", &["id"])?;
-//!         Ok(Page { records, ..Page::default() })
+//!         // One pass over the body: the records, keyed by `id`; records without one are rejects.
+//!         let page = apiary_sdk::records::scan(exchange).key(&["id"]).array()?;
+//!         Ok(page.into_page(None))
 //!     }
 //! }
 //!
@@ -56,7 +57,7 @@ mod http;
 pub mod log;
 mod manifest;
 pub mod paginate;
-mod records;
+pub mod records;
 pub mod testing;
 
 pub use __private::bindings::apiary::connector::types::{

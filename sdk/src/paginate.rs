@@ -5,12 +5,11 @@
 //! | --- | --- | --- |
 //! | `Link: rel="next"` header | GitHub, GitLab | [`link_next`](crate::link_next), [`next_from_link`] |
 //! | cursor in the body (`has_more` + last id) | Stripe | [`next_after_last_id`] |
-//! | next URL or token in the body | Slack, HubSpot, many | [`next_from_body_field`] |
+//! | next URL or token in the body | Slack, HubSpot, many | [`next_from_body_field`], or [`next_from_token`] with [`PageScan::next_at`](crate::records::PageScan::next_at) |
 //! | offset / limit | SQL-backed APIs | [`next_offset`] |
 //! | page number | simple APIs | [`next_page_number`] |
 
-use serde_json::Value;
-
+use crate::records::{pick, value_at};
 use crate::{Exchange, Record, Request};
 
 /// The request for the `Link: rel="next"` URL, exactly as given, unless the page was empty.
@@ -53,17 +52,20 @@ pub fn next_after_last_id(
     id_field: &str,
     param: &str,
 ) -> Option<Request> {
-    let body: Value = serde_json::from_slice(&exchange.response.body).ok()?;
-    if body.get(has_more_field) != Some(&Value::Bool(true)) {
+    let has_more = body_value(exchange, &format!("/{}", pointer_escape(has_more_field)))?;
+    if has_more != "true" {
         return None;
     }
-    let last: Value = serde_json::from_str(&records.last()?.json).ok()?;
-    let id = scalar_text(last.get(id_field)?)?;
-    Some(Request::get(exchange.stream(), with_param(&exchange.request.url, param, &id)))
+    let last = pick(&records.last()?.json, &[id_field]).ok()?;
+    let id = last[0].as_ref()?.text()?;
+    Some(Request::get(exchange.stream(), with_param(&exchange.request.url, param, id)))
 }
 
 /// A next URL or token in the body at `pointer` (a JSON pointer such as `/paging/next`): a
 /// value starting with `http` or `/` is requested as is, anything else is sent as `param`.
+/// The body is read only up to that field, nothing of it is built; when the page is scanned
+/// anyway, [`PageScan::next_at`](crate::records::PageScan::next_at) reads the token in the same
+/// pass, for [`next_from_token`].
 ///
 /// ```
 /// # use apiary_sdk::{Exchange, Request, Response};
@@ -79,15 +81,27 @@ pub fn next_from_body_field(exchange: &Exchange, records: &[Record], pointer: &s
     if records.is_empty() {
         return None;
     }
-    let body: Value = serde_json::from_slice(&exchange.response.body).ok()?;
-    let next = scalar_text(body.pointer(pointer)?)?;
-    if next.is_empty() {
-        return None;
-    }
+    next_from_token(exchange, records, body_value(exchange, pointer).as_deref(), param)
+}
+
+/// The request for a next URL or token already read from the page (e.g.
+/// [`Scanned::next`](crate::records::Scanned::next)): a value starting with `http` or `/` is
+/// requested as is, anything else is sent as `param`; none when the token is absent or empty,
+/// or the page was empty.
+///
+/// ```
+/// # use apiary_sdk::{Exchange, Request, Response};
+/// # let x = Exchange { request: Request::get("events", "/events?limit=2"), response: Response { status: 200, headers: vec![], body: br#"{"items":[{"id":1}],"meta":{"next_cursor":"c 2"}}"#.to_vec() }, fetched_at_ms: 0 };
+/// let page = apiary_sdk::records::scan(&x).key(&["id"]).next_at("/meta/next_cursor").field("items").unwrap();
+/// let next = apiary_sdk::paginate::next_from_token(&x, &page.records, page.next.as_deref(), "cursor").unwrap();
+/// assert_eq!(next.url, "/events?limit=2&cursor=c+2");
+/// ```
+pub fn next_from_token(exchange: &Exchange, records: &[Record], token: Option<&str>, param: &str) -> Option<Request> {
+    let next = token.filter(|t| !t.is_empty() && !records.is_empty())?;
     let url = if next.starts_with("http") || next.starts_with('/') {
-        next
+        next.to_string()
     } else {
-        with_param(&exchange.request.url, param, &next)
+        with_param(&exchange.request.url, param, next)
     };
     Some(Request::get(exchange.stream(), url))
 }
@@ -163,12 +177,16 @@ pub fn with_param(url: &str, name: &str, value: &str) -> String {
     format!("{path}?{}", pairs.join("&"))
 }
 
-fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+/// The text of the scalar at `pointer` in the body (a string's contents, a number's or a
+/// boolean's text); `None` when absent, `null`, an object or an array, or the body is not JSON.
+fn body_value(exchange: &Exchange, pointer: &str) -> Option<String> {
+    let body = std::str::from_utf8(&exchange.response.body).ok()?;
+    value_at(body, pointer).ok()??.scalar_text().map(str::to_string)
+}
+
+/// `field` as one JSON pointer token (RFC 6901: `~` and `/` escaped).
+fn pointer_escape(field: &str) -> String {
+    field.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]
@@ -215,5 +233,15 @@ mod tests {
         );
         let x = exchange("/list", r#"{"next":null}"#);
         assert!(next_from_body_field(&x, &records(1), "/next", "cursor").is_none());
+        let x = exchange("/list", r#"{"next":"{abc}"}"#);
+        assert_eq!(next_from_body_field(&x, &records(1), "/next", "c").unwrap().url, "/list?c=%7Babc%7D");
+        let x = exchange("/list", r#"{"next":{"url":"/x"},"n":7}"#);
+        assert!(next_from_body_field(&x, &records(1), "/next", "cursor").is_none(), "an object is no token");
+        assert_eq!(next_from_body_field(&x, &records(1), "/n", "after").unwrap().url, "/list?after=7");
+        assert!(next_from_body_field(&x, &[], "/n", "after").is_none(), "an empty page ends it");
+        let x = exchange("/v1/charges?limit=2", r#"{"has_more":true,"data":[]}"#);
+        let last = Record { stream: "charges".into(), key: None, json: r#"{"id":"ch_\u0032","n":1}"#.into() };
+        let next = next_after_last_id(&x, &[last], "has_more", "id", "starting_after").unwrap();
+        assert_eq!(next.url, "/v1/charges?limit=2&starting_after=ch_2", "the id decoded");
     }
 }

@@ -15,6 +15,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("future-connector", "", "future_connector"),
     ("versioned-connector", "", "versioned_v1"),
     ("versioned-connector", "v2", "versioned_v2"),
+    ("bench-connector", "", "bench_connector"),
 ];
 
 fn main() {

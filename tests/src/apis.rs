@@ -54,7 +54,8 @@ pub fn shop_page(kind: &str, query: &str, pages: u64) -> String {
     format!(r#"{{"{kind}":[{}],"total":{total}}}"#, items.join(","))
 }
 
-fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+/// The value of query parameter `name` in `query`.
+pub(crate) fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
 }
 

@@ -67,20 +67,31 @@ pub fn page_response(kind: Generated, path: &str, query: &str, collection: &Coll
 /// The body of page `page` (1-based) of `per_page` records; empty past the last page. Records
 /// for which `drop_id(n)` holds are served without their `id`.
 pub fn page_body(page: u64, per_page: u64, pages: u64, drop_id: impl Fn(u64) -> bool) -> String {
-    let mut body = String::with_capacity((per_page as usize) * 1200 + 2);
+    let numbers = if page >= 1 && page <= pages { (page - 1) * per_page + 1..page * per_page + 1 } else { 0..0 };
+    records_array(numbers, 1200, write_issue, |n| 1_000_000_000 + n, drop_id)
+}
+
+/// A JSON array of the records numbered `numbers` (about `record_size` bytes each), each
+/// written by `write`. Records for which `drop_id(n)` holds lose their `"id":ID,` field,
+/// `id_of(n)` being that ID.
+pub fn records_array(
+    numbers: std::ops::Range<u64>,
+    record_size: usize,
+    write: fn(&mut String, u64),
+    id_of: fn(u64) -> u64,
+    drop_id: impl Fn(u64) -> bool,
+) -> String {
+    let mut body = String::with_capacity((numbers.end - numbers.start) as usize * record_size + 2);
     body.push('[');
-    if page >= 1 && page <= pages {
-        for i in 0..per_page {
-            if i > 0 {
-                body.push(',');
-            }
-            let n = (page - 1) * per_page + i + 1;
-            let start = body.len();
-            write_issue(&mut body, n);
-            if drop_id(n) {
-                let id_field = format!(r#""id":{},"#, 1_000_000_000 + n);
-                body.replace_range(start.., &body[start..].replacen(&id_field, "", 1));
-            }
+    for n in numbers {
+        if body.len() > 1 {
+            body.push(',');
+        }
+        let start = body.len();
+        write(&mut body, n);
+        if drop_id(n) {
+            let id_field = format!(r#""id":{},"#, id_of(n));
+            body.replace_range(start.., &body[start..].replacen(&id_field, "", 1));
         }
     }
     body.push(']');

@@ -10,6 +10,10 @@
 //!
 //! `GET /search/issues?q=...&per_page=M&page=N` serves the same records in GitHub's search format.
 //!
+//! **The large collection**, the benchmark's input: records of about 1.5 KB at
+//! `GET /repos/{owner}/large/issues?per_page=M&page=N` (`Link` chain) and
+//! `GET /api/events?limit=M&cursor=C` (cursor in the body), pages set by [`LargePages`].
+//!
 //! `GET /__mock/stats` returns request counts as JSON. [`Faults`] (429 with `Retry-After`, 5xx,
 //! connection resets, slow responses, truncated bodies) and enforced per-endpoint rate limits
 //! ([`EndpointLimit`], violations counted) are switched on in [`MockConfig`] or by flags, and so
@@ -20,7 +24,9 @@ mod apis;
 mod faults;
 mod generated;
 pub mod harness;
+mod large;
 mod limits;
+mod parts;
 mod quota;
 mod recorded;
 mod redirects;
@@ -28,6 +34,7 @@ mod server;
 pub mod spawn;
 
 pub use faults::Faults;
+pub use large::{LargePages, link_page};
 pub use limits::{EndpointLimit, LimitStats};
 pub use quota::RateResource;
 pub use redirects::RedirectRule;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::bail;
-use apiary_e2e::{EndpointLimit, Faults, MockConfig, RateResource, RedirectRule, serve};
+use apiary_e2e::{EndpointLimit, Faults, LargePages, MockConfig, RateResource, RedirectRule, serve};
 use clap::Parser;
 
 /// The mock API server for apiary's tests and demo (loopback only).
@@ -23,6 +23,12 @@ struct Args {
     /// Pages in the generated collections (`/repos/{owner}/generated/issues`, `/search/issues`).
     #[arg(long, default_value_t = 20)]
     pages: u64,
+    /// Pages of the large collection's `Link` chain (`/repos/{owner}/large/issues`); default `--pages`.
+    #[arg(long)]
+    large_pages: Option<u64>,
+    /// Pages of the large collection's cursor chain (`/api/events`); default `--pages`.
+    #[arg(long)]
+    event_pages: Option<u64>,
     /// Fraction of requests answered 429 once.
     #[arg(long, default_value_t = 0.0)]
     fault_429: f64,
@@ -92,6 +98,10 @@ async fn main() -> anyhow::Result<()> {
         MockConfig {
             fixtures: args.fixtures,
             pages: args.pages,
+            large: LargePages {
+                link: args.large_pages.unwrap_or(args.pages),
+                cursor: args.event_pages.unwrap_or(args.pages),
+            },
             faults,
             limits: args.limits,
             deprecated: args.deprecated,

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::apis;
 use crate::faults::{Fault, Faults};
 use crate::generated;
+use crate::large::{self, LargePages};
 use crate::limits::{EndpointLimit, Enforced, LimitStats};
 use crate::quota::{Quota, RateResource};
 use crate::recorded::Recordings;
@@ -26,6 +27,8 @@ pub struct MockConfig {
     pub fixtures: Option<PathBuf>,
     /// Pages in the generated collections.
     pub pages: u64,
+    /// Pages of the large collection's two chains.
+    pub large: LargePages,
     /// Faults to inject.
     pub faults: Faults,
     /// Rate limits to enforce (a request over one is answered 429 and counted).
@@ -46,6 +49,7 @@ impl Default for MockConfig {
         MockConfig {
             fixtures: None,
             pages: 20,
+            large: LargePages { link: 20, cursor: 20 },
             faults: Faults::default(),
             limits: Vec::new(),
             deprecated: Vec::new(),
@@ -207,6 +211,10 @@ fn respond(state: &AppState, request: &RequestInfo) -> Response {
         return replay(state, recorded);
     }
     if method == Method::GET {
+        if let Some(chain) = large::Chain::of_path(path) {
+            let drop_id = |n| state.config.faults.drops_id(n);
+            return large::respond(chain, path, query, state.config.large, &state.base_url, &drop_id);
+        }
         if let Some(kind) = generated::kind_of(path) {
             let collection = generated::Collection { pages, base_url: &state.base_url, faults: &state.config.faults };
             return generated::page_response(kind, path, query, &collection);

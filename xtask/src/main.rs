@@ -5,7 +5,8 @@
 //! - `test`: run every test (`cargo test --workspace`: the `apiary-test-artifacts` crate builds
 //!   the test connectors to wasm itself), then print one summary line;
 //! - `connectors`: build every connector (and the test connectors) to `wasm32-wasip2`;
-//! - `bench`: build in release and print the benchmark table.
+//! - `bench [FIGURE...]`: build in release and print the benchmark table (all figures, or the
+//!   numbered ones given).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,8 +15,14 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 /// Every crate built to wasm: the shipped connectors and the ones tests load.
-const WASM_PACKAGES: &[&str] =
-    &["github-connector", "stripe-connector", "shop-connector", "rogue-connector", "future-connector"];
+const WASM_PACKAGES: &[&str] = &[
+    "github-connector",
+    "stripe-connector",
+    "shop-connector",
+    "rogue-connector",
+    "future-connector",
+    "bench-connector",
+];
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -133,7 +140,10 @@ fn test_counts(line: &str) -> Option<(u64, u64)> {
 fn bench() -> Result<()> {
     build_connectors()?;
     cargo(&["build", "--release", "-p", "apiary-host", "-p", "apiary-e2e", "-p", "apiary-bench"])?;
-    let status = Command::new("target/release/apiary-bench").status().context("running the benchmark")?;
+    // `cargo xtask bench 2 8` measures only those figures.
+    let figures: Vec<String> = std::env::args().skip(2).collect();
+    let status =
+        Command::new("target/release/apiary-bench").args(&figures).status().context("running the benchmark")?;
     if !status.success() {
         bail!("the benchmark failed");
     }

@@ -71,17 +71,15 @@ impl Connector for GitHub {
                 exchange.response.status, exchange.request.url
             )));
         }
-        let records = match stream {
-            "search_issues" => apiary_sdk::json_field_records(exchange, "items", stream, &["id"])?,
-            _ => apiary_sdk::json_array_records(exchange, stream, &["id"])?,
+        // One pass over the body: records, their `id`, and for issues the newest `updated_at`.
+        let scan = apiary_sdk::records::scan(exchange).key(&["id"]);
+        let scanned = match stream {
+            "issues" => scan.cursor("updated_at").array()?,
+            "search_issues" => scan.field("items")?,
+            _ => scan.array()?,
         };
-        let (records, rejects) = apiary_sdk::reject_missing_keys(records, &["id"]);
-        let next = apiary_sdk::link_next(exchange).map(|url| github_request(stream, url)).into_iter().collect();
-        let checkpoint = match stream {
-            "issues" => apiary_sdk::checkpoint::max_cursor(&records, "updated_at", None),
-            _ => None,
-        };
-        Ok(Page { records, rejects, next, checkpoint })
+        let next = apiary_sdk::link_next(exchange).map(|url| github_request(stream, url));
+        Ok(scanned.into_page(next))
     }
 }
 

@@ -37,11 +37,10 @@ impl Connector for Shop {
     fn parse(exchange: &Exchange) -> Result<Page, ParseError> {
         let stream = exchange.stream();
         let key = if stream == "orders" { "order_id" } else { "sku" };
-        let records = apiary_sdk::json_field_records(exchange, stream, stream, &[key])?;
-        let (records, rejects) = apiary_sdk::reject_missing_keys(records, &[key]);
+        let scanned = apiary_sdk::records::scan(exchange).key(&[key]).field(stream)?;
         let limit = paginate::query_param(&exchange.request.url, "limit").and_then(|l| l.parse().ok()).unwrap_or(50);
-        let next = paginate::next_offset(exchange, &records, "offset", limit);
-        Ok(Page { records, rejects, next: next.into_iter().collect(), checkpoint: None })
+        let next = paginate::next_offset(exchange, &scanned.records, "offset", limit);
+        Ok(scanned.into_page(next))
     }
 }
 

@@ -46,11 +46,9 @@ impl Connector for Stripe {
     }
 
     fn parse(exchange: &Exchange) -> Result<Page, ParseError> {
-        let stream = exchange.stream();
-        let records = apiary_sdk::json_field_records(exchange, "data", stream, &["id"])?;
-        let (records, rejects) = apiary_sdk::reject_missing_keys(records, &["id"]);
-        let next = paginate::next_after_last_id(exchange, &records, "has_more", "id", "starting_after");
-        Ok(Page { records, rejects, next: next.into_iter().collect(), checkpoint: None })
+        let scanned = apiary_sdk::records::scan(exchange).key(&["id"]).field("data")?;
+        let next = paginate::next_after_last_id(exchange, &scanned.records, "has_more", "id", "starting_after");
+        Ok(scanned.into_page(next))
     }
 }
 

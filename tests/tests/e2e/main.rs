@@ -11,6 +11,7 @@ mod exactly_once;
 mod fetching;
 mod guards;
 mod interrupted;
+mod large;
 mod redirects;
 mod resume;
 mod security;

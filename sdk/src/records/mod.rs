@@ -2,14 +2,22 @@
 //!
 //! Records are passed through as slices of the response body, so every number keeps every
 //! digit and the parser does no more work than finding where each record starts and ends.
+//! [`scan`] does all of a page's work in one pass over the body: records, keys, required
+//! fields, the newest cursor and the next-page token. The single-purpose helpers
+//! ([`json_array_records`], [`key_of`], ...) run on the same core.
 
-use std::collections::BTreeMap;
-use std::fmt;
+mod pointer;
+mod scan;
+mod walk;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+pub(crate) use pointer::value_at;
+pub use scan::{PageScan, Scanned, scan};
+pub(crate) use walk::pick;
+
 use serde_json::value::RawValue;
 
 use crate::{Exchange, ParseError, Record, Reject};
+use walk::{Location, Picked, Walk};
 
 /// Every element of the JSON array in the response body, as a record of `stream`, keyed by
 /// the `primary_key` fields. A body that is not a JSON array is [`ParseError::Malformed`].
@@ -25,25 +33,46 @@ use crate::{Exchange, ParseError, Record, Reject};
 /// assert_eq!(records[0].key.as_deref(), Some("7"));
 /// ```
 pub fn json_array_records(exchange: &Exchange, stream: &str, primary_key: &[&str]) -> Result<Vec<Record>, ParseError> {
-    let elements: Vec<&RawValue> = serde_json::from_slice(&exchange.response.body)
-        .map_err(|e| ParseError::Malformed(format!("response body is not a JSON array: {e}")))?;
-    Ok(records_of(elements, stream, primary_key))
+    records_at(exchange, Location::Array, stream, primary_key)
 }
 
 /// Every element of the JSON array under `field` of the response body's object (e.g. the
 /// `items` of a search result, the `data` of a Stripe list), as records of `stream`.
+///
+/// ```
+/// # use apiary_sdk::{Exchange, Request, Response};
+/// # let x = Exchange { request: Request::get("search", "/s"), response: Response { status: 200, headers: vec![], body: br#"{"total_count":1,"items":[{"id":7}]}"#.to_vec() }, fetched_at_ms: 0 };
+/// let records = apiary_sdk::json_field_records(&x, "items", "search", &["id"]).unwrap();
+/// assert_eq!((records[0].json.as_str(), records[0].key.as_deref()), (r#"{"id":7}"#, Some("7")));
+/// ```
 pub fn json_field_records(
     exchange: &Exchange,
     field: &str,
     stream: &str,
     primary_key: &[&str],
 ) -> Result<Vec<Record>, ParseError> {
-    let object: BTreeMap<String, &RawValue> = serde_json::from_slice(&exchange.response.body)
-        .map_err(|e| ParseError::Malformed(format!("response body is not a JSON object: {e}")))?;
-    let array = object.get(field).ok_or_else(|| ParseError::Malformed(format!("response has no `{field}` field")))?;
-    let elements: Vec<&RawValue> = serde_json::from_str(array.get())
-        .map_err(|e| ParseError::Malformed(format!("`{field}` is not a JSON array: {e}")))?;
-    Ok(records_of(elements, stream, primary_key))
+    records_at(exchange, Location::Field(field), stream, primary_key)
+}
+
+/// Every record at `location`, keyed when it has its key (records without one are kept, with
+/// no key, for [`reject_missing_keys`]).
+fn records_at(
+    exchange: &Exchange,
+    location: Location<'_>,
+    stream: &str,
+    primary_key: &[&str],
+) -> Result<Vec<Record>, ParseError> {
+    let mut records = Vec::new();
+    Walk { fields: primary_key, pointer: None }.run(body_text(exchange)?, location, |raw, values| {
+        records.push(Record { stream: stream.to_string(), key: key_text(values), json: raw.to_string() });
+    })?;
+    Ok(records)
+}
+
+/// The response body as text: records are text, so a body that is not UTF-8 is malformed.
+fn body_text(exchange: &Exchange) -> Result<&str, ParseError> {
+    std::str::from_utf8(&exchange.response.body)
+        .map_err(|e| ParseError::Malformed(format!("response body is not UTF-8 text: {e}")))
 }
 
 impl Record {
@@ -95,63 +124,37 @@ impl Reject {
 /// ```
 pub fn reject_missing_keys(records: Vec<Record>, primary_key: &[&str]) -> (Vec<Record>, Vec<Reject>) {
     let (keyed, unkeyed): (Vec<Record>, Vec<Record>) = records.into_iter().partition(|r| r.key.is_some());
-    let reason = format!("record has no primary key ({})", primary_key.join(", "));
+    let reason = no_key_reason(primary_key);
     let rejects = unkeyed.into_iter().map(|r| Reject { reason: reason.clone(), payload: r.json }).collect();
     (keyed, rejects)
 }
 
-/// Records passing each raw element through unchanged.
-fn records_of(elements: Vec<&RawValue>, stream: &str, primary_key: &[&str]) -> Vec<Record> {
-    elements
-        .into_iter()
-        .map(|raw| Record { stream: stream.to_string(), key: key_of(raw, primary_key), json: raw.get().to_string() })
-        .collect()
+/// Why a record without its primary key is rejected.
+fn no_key_reason(primary_key: &[&str]) -> String {
+    format!("record has no primary key ({})", primary_key.join(", "))
 }
 
 /// The primary key of a JSON object: the values of `fields`, strings unquoted, joined by `/`.
-/// `None` when `fields` is empty, the value is not an object, or a field is missing.
+/// `None` when `fields` is empty, the value is not an object, or a field is missing or `null`.
 ///
 /// ```
 /// let raw: &serde_json::value::RawValue = serde_json::from_str(r#"{"org":"acme","n":7,"x":[1,2]}"#).unwrap();
 /// assert_eq!(apiary_sdk::key_of(raw, &["org", "n"]).as_deref(), Some("acme/7"));
 /// ```
 pub fn key_of(record: &RawValue, fields: &[&str]) -> Option<String> {
-    if fields.is_empty() {
-        return None;
-    }
-    let mut de = serde_json::Deserializer::from_str(record.get());
-    let found = de.deserialize_map(FieldPicker { fields }).ok()?;
-    let parts: Option<Vec<String>> = found.into_iter().map(|v| v.map(unquote)).collect();
-    Some(parts?.join("/"))
+    key_text(&pick(record.get(), fields).ok()?)
 }
 
-fn unquote(raw: &RawValue) -> String {
-    serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_string())
-}
-
-/// Picks the raw values of a few fields out of an object, skipping everything else.
-struct FieldPicker<'f> {
-    fields: &'f [&'f str],
-}
-
-impl<'de> Visitor<'de> for FieldPicker<'_> {
-    type Value = Vec<Option<&'de RawValue>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = vec![None; self.fields.len()];
-        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match self.fields.iter().position(|f| *f == name) {
-                Some(i) => found[i] = Some(map.next_value::<&'de RawValue>()?),
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+/// The key made of picked values: each one's text joined by `/`; `None` when there are no
+/// values or one is absent or `null`.
+fn key_text(values: &[Option<Picked<'_>>]) -> Option<String> {
+    match values {
+        [] => None,
+        [one] => one.as_ref()?.text().map(str::to_string),
+        many => {
+            let parts: Option<Vec<&str>> = many.iter().map(|v| v.as_ref()?.text()).collect();
+            Some(parts?.join("/"))
         }
-        Ok(found)
     }
 }
 
@@ -159,6 +162,14 @@ impl<'de> Visitor<'de> for FieldPicker<'_> {
 mod tests {
     use super::*;
     use crate::{Request, Response};
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_malformed() {
+        let mut x = exchange("[]");
+        x.response.body = vec![b'[', b'"', 0xff, b'"', b']'];
+        let err = json_array_records(&x, "items", &["id"]).unwrap_err();
+        assert!(matches!(err, ParseError::Malformed(m) if m.contains("not UTF-8")));
+    }
 
     fn exchange(body: &str) -> Exchange {
         Exchange {
@@ -217,5 +228,8 @@ mod tests {
         assert_eq!(key_of(raw, &[]), None);
         let raw: &RawValue = serde_json::from_str(r#"{"org":"x","n":7}"#).unwrap();
         assert_eq!(key_of(raw, &["org", "n"]).as_deref(), Some("x/7"));
+        let raw: &RawValue = serde_json::from_str(r#"{"id":null,"n":1}"#).unwrap();
+        assert_eq!(key_of(raw, &["id"]), None, "a null key is no key");
+        assert_eq!(key_of(raw, &["n", "id"]), None);
     }
 }

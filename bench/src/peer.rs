@@ -1,0 +1,85 @@
+//! Figure 8: apiary against the loop a user would write instead, `bench/python/reference_loop.py`
+//! (Python's standard library), and `apiary run` of the bench connector, both syncing the
+//! mock's large collection (1.5 KB records: a `Link` chain and a body-cursor chain) from the
+//! same mock, apiary with a fresh `--home` and every guarantee on.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+
+use crate::Paths;
+use crate::children::{Run, UNLIMITED, mock, run_apiary, run_measured};
+use crate::figures::{Table, per_second};
+use crate::in_process::{Collection, remember_home};
+
+/// Pages of the `Link` chain (`issues`) and of the cursor chain (`events`), 100 records each.
+const LINK_PAGES: u64 = 500;
+const EVENT_PAGES: u64 = 50;
+const PER_PAGE: u64 = 100;
+
+/// The reference loop, run from the source tree.
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/reference_loop.py");
+
+/// 8. records/s of `apiary run` over the Python loop's, on the same pages.
+pub fn python_peer(paths: &Paths, table: &mut Table) -> Result<()> {
+    let pages = |n: u64| n.to_string();
+    let mock = mock(paths, &["--large-pages", &pages(LINK_PAGES), "--event-pages", &pages(EVENT_PAGES)])?;
+    let records = (LINK_PAGES + EVENT_PAGES) * PER_PAGE;
+    let dir = tempfile::tempdir()?;
+    let python = run_python(mock.base_url(), &dir.path().join("python"), records)?;
+    let pipeline = pipeline_file(dir.path(), &paths.bench_wasm)?;
+    let run = run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?;
+    for stream in ["issues", "events"] {
+        let written = count_lines(&dir.path().join(format!("home/out/large/{stream}.jsonl")))?;
+        let expected = if stream == "issues" { LINK_PAGES } else { EVENT_PAGES } * PER_PAGE;
+        ensure!(written == expected, "apiary wrote {written} {stream} records, expected {expected}");
+    }
+    let rate = |secs: f64| per_second(records as f64, secs);
+    table.add(
+        "8. records/s, 1.5 KB records (500 Link + 50 cursor pages), `apiary run` (bench connector, fresh home) vs Python stdlib loop",
+        describe(&run, rate(run.secs), rate(run.cpu_secs)),
+        describe(&python, rate(python.secs), rate(python.cpu_secs)),
+        rate(run.secs) / rate(python.secs),
+        ">= 3 (not done below 2)",
+    );
+    remember_home(Collection::Large, dir);
+    Ok(())
+}
+
+/// Records/s by wall clock and per CPU second (the latter barely moves when other work shares
+/// the machine), peak RSS, and CPU time over wall time (how many cores it kept busy).
+fn describe(run: &Run, per_wall_second: f64, per_cpu_second: f64) -> String {
+    format!(
+        "{per_wall_second:.0}/s ({:.1} s; {per_cpu_second:.0}/CPU-s, CPU/wall {:.2}, peak {:.0} MiB)",
+        run.secs,
+        run.cpu_secs / run.secs,
+        run.peak_rss_kib as f64 / 1024.0
+    )
+}
+
+/// Run the Python loop into `out` (it needs `python3` on `PATH`) and check its record count.
+fn run_python(base_url: &str, out: &Path, records: u64) -> Result<Run> {
+    let mut command = Command::new("python3");
+    command.arg(SCRIPT).args(["--base-url", base_url, "--out"]).arg(out);
+    let run = run_measured(&mut command, "the Python reference loop (python3)")?;
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout).context("the Python loop's summary")?;
+    ensure!(summary["records"] == records, "the Python loop synced {} records, expected {records}", summary["records"]);
+    Ok(run)
+}
+
+/// Both streams of the bench connector, buckets that do not hold it back.
+fn pipeline_file(dir: &Path, wasm: &Path) -> Result<std::path::PathBuf> {
+    let text = format!(
+        "name = \"large\"\nconnector = {:?}\nstreams = [\"issues\", \"events\"]\n\n[config]\nowner = \"apiary-mock\"\nper_page = {PER_PAGE}\n\n{UNLIMITED}",
+        wasm.display().to_string()
+    );
+    let path = dir.join("large.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn count_lines(path: &Path) -> Result<u64> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.iter().filter(|b| **b == b'\n').count() as u64)
+}
