@@ -4,13 +4,17 @@
 //!   against it into `./.apiary`, print the summary and where the output went;
 //! - `test`: build the connectors to wasm and the binaries, then run every test;
 //! - `connectors`: build every connector (and the test connectors) to `wasm32-wasip2`;
-//! - `bench`: build in release and print the benchmark table.
+//! - `bench`: build in release and print the benchmark table;
+//! - `setup`: install what the test services need (PostgreSQL, Redis, Chromium, a Python
+//!   virtualenv); `test` runs it first.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+
+mod setup;
 
 /// Every crate built to wasm: the shipped connectors and the ones tests load.
 const WASM_PACKAGES: &[&str] =
@@ -25,7 +29,8 @@ fn main() -> Result<()> {
         "test" => test(),
         "connectors" => build_connectors(),
         "bench" => bench(),
-        _ => bail!("usage: cargo xtask demo | test | connectors | bench"),
+        "setup" => setup::setup(),
+        _ => bail!("usage: cargo xtask demo | test | connectors | bench | setup"),
     }
 }
 
@@ -94,6 +99,7 @@ fn build_binaries() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    setup::setup()?;
     build_connectors()?;
     build_binaries()?;
     let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
