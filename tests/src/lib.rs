@@ -13,6 +13,8 @@
 //! `GET /__mock/stats` returns request counts as JSON. [`Faults`] (429 with `Retry-After`, 5xx,
 //! connection resets, slow responses, truncated bodies) and enforced per-endpoint rate limits
 //! ([`EndpointLimit`], violations counted) are switched on in [`MockConfig`] or by flags.
+//!
+//! [`services`] starts the real servers later tests need (PostgreSQL, Redis, S3, Chromium).
 
 mod apis;
 mod faults;
@@ -21,6 +23,7 @@ pub mod harness;
 mod limits;
 mod recorded;
 mod server;
+pub mod services;
 pub mod spawn;
 
 pub use faults::Faults;
