@@ -151,7 +151,12 @@ impl Page {
 
     /// Wait until the element's text contains `expected` (the page changes it after a fetch,
     /// say) and return that text.
-    pub async fn wait_for_text(&self, selector: &str, expected: &str, timeout: Duration) -> Result<String, BrowserError> {
+    pub async fn wait_for_text(
+        &self,
+        selector: &str,
+        expected: &str,
+        timeout: Duration,
+    ) -> Result<String, BrowserError> {
         let deadline = Instant::now() + timeout;
         loop {
             let last = self.text(selector).await.ok();
@@ -169,7 +174,10 @@ impl Page {
     /// Save a PNG screenshot of the whole page to `path`.
     pub async fn screenshot(&self, path: &Path) -> Result<(), BrowserError> {
         let params = ScreenshotParams::builder().format(CaptureScreenshotFormat::Png).full_page(true).build();
-        self.page.save_screenshot(params, path).await.map_err(cdp(format!("saving a screenshot to {}", path.display())))?;
+        self.page
+            .save_screenshot(params, path)
+            .await
+            .map_err(cdp(format!("saving a screenshot to {}", path.display())))?;
         Ok(())
     }
 }
