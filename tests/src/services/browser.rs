@@ -77,13 +77,12 @@ pub struct Browser {
     browser: chromiumoxide::Browser,
     handler: JoinHandle<()>,
     server: Server,
-    dir: PathBuf,
 }
 
 impl Browser {
     /// Start Chromium and connect to it; panics naming its log when it does not start.
     pub async fn launch() -> Browser {
-        let (server, dir) = tokio::task::spawn_blocking(start_chromium).await.expect("starting chromium");
+        let server = tokio::task::spawn_blocking(start_chromium).await.expect("starting chromium");
         let url = format!("http://127.0.0.1:{}", server.port());
         let (browser, mut events) = chromiumoxide::Browser::connect(&url)
             .await
@@ -91,7 +90,7 @@ impl Browser {
         // The handler must be polled for any command to complete. Events this crate's protocol
         // version does not know come out as errors: skip them rather than stop.
         let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
-        Browser { browser, handler, server, dir }
+        Browser { browser, handler, server }
     }
 
     /// Open `url` in a new tab and wait for it to load.
@@ -108,25 +107,23 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The server, dropped next, kills the browser and removes its profile.
         self.handler.abort();
-        self.server.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-fn start_chromium() -> (Server, PathBuf) {
+fn start_chromium() -> Server {
     let program = chromium();
     let dir = server_dir("chromium");
-    let (profile, log) = (dir.join("profile"), dir.join("chromium.log"));
-    let log_file = log.clone();
+    let profile = dir.join("profile");
     let launch = move |port: u16| {
-        let mut launch = Launch::new(&program, FLAGS, log_file.clone());
+        let mut launch = Launch::new(&program, FLAGS);
         launch.args.push(format!("--remote-debugging-port={port}").into());
         launch.args.push(format!("--user-data-dir={}", profile.display()).into());
         launch.args.push("about:blank".into());
         launch
     };
-    (Server::start("chromium", log, Box::new(launch), Box::new(port_open)), dir)
+    Server::start("chromium", dir, Box::new(launch), Box::new(port_open))
 }
 
 /// A tab.

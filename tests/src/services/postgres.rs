@@ -44,14 +44,14 @@ impl Postgres {
         let data = dir.join("data");
         let (postgres, socket_dir) = (bin.join("postgres"), dir.clone());
         let launch = move |port: u16| {
-            let mut launch = Launch::new(&postgres, &[], socket_dir.join("postgres.log"));
+            let mut launch = Launch::new(&postgres, &[]);
             launch.args = cluster_args(&data, &socket_dir, port);
             launch.user = account;
             launch.death_signal = DeathSignal::Quit;
             launch
         };
         let is_ready = pg_isready(&bin);
-        let server = Server::start("postgres", dir.join("postgres.log"), Box::new(launch), Box::new(is_ready));
+        let server = Server::start("postgres", dir, Box::new(launch), Box::new(is_ready));
         Postgres { server, bin }
     }
 

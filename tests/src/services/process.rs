@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc::{Sender, channel};
@@ -44,34 +44,33 @@ pub(crate) struct Launch {
     pub env: Vec<(OsString, OsString)>,
     /// Run as this account instead of the test's (root) user.
     pub user: Option<Account>,
-    /// Where its stdout and stderr are appended.
-    pub log: PathBuf,
     /// What it gets when the test process dies.
     pub death_signal: DeathSignal,
 }
 
 impl Launch {
-    /// A launch of `program` with `args`, logging to `log`, killed with the test process.
-    pub(crate) fn new(program: impl Into<PathBuf>, args: &[&str], log: PathBuf) -> Launch {
+    /// A launch of `program` with `args`, killed with the test process.
+    pub(crate) fn new(program: impl Into<PathBuf>, args: &[&str]) -> Launch {
         Launch {
             program: program.into(),
             args: args.iter().map(OsString::from).collect(),
             env: Vec::new(),
             user: None,
-            log,
             death_signal: DeathSignal::Kill,
         }
     }
 }
 
-type Job = (Launch, Sender<io::Result<Child>>);
+type Job = (Launch, PathBuf, Sender<io::Result<Child>>);
 
-/// Spawn `launch` from the keeper thread.
-pub(crate) fn spawn(launch: Launch) -> io::Result<Child> {
+/// Spawn `launch` from the keeper thread, its stdout and stderr appended to `log`.
+pub(crate) fn spawn(launch: Launch, log: &Path) -> io::Result<Child> {
     static KEEPER: OnceLock<Sender<Job>> = OnceLock::new();
     let keeper = KEEPER.get_or_init(start_keeper);
     let (reply, answer) = channel();
-    keeper.send((launch, reply)).map_err(|_| io::Error::other("the server keeper thread is gone"))?;
+    keeper
+        .send((launch, log.to_path_buf(), reply))
+        .map_err(|_| io::Error::other("the server keeper thread is gone"))?;
     answer.recv().map_err(|_| io::Error::other("the server keeper thread is gone"))?
 }
 
@@ -81,16 +80,16 @@ fn start_keeper() -> Sender<Job> {
         .name("apiary-services-keeper".into())
         .spawn(move || {
             // Never returns while KEEPER holds the sender: the thread lives as long as the process.
-            for (launch, reply) in incoming {
-                let _ = reply.send(spawn_here(&launch));
+            for (launch, log, reply) in incoming {
+                let _ = reply.send(spawn_here(&launch, &log));
             }
         })
         .expect("cannot start the server keeper thread");
     jobs
 }
 
-fn spawn_here(launch: &Launch) -> io::Result<Child> {
-    let log = File::options().create(true).append(true).open(&launch.log)?;
+fn spawn_here(launch: &Launch, log: &Path) -> io::Result<Child> {
+    let log = File::options().create(true).append(true).open(log)?;
     let mut command = Command::new(&launch.program);
     command.args(&launch.args).envs(launch.env.iter().cloned()).stdin(Stdio::null());
     command.stdout(log.try_clone()?).stderr(log);
@@ -133,7 +132,7 @@ mod tests {
     fn a_server_runs_as_its_account_and_logs_to_its_file() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
-        let mut launch = Launch::new("/bin/sh", &["-c", "id -u; id -G"], log.clone());
+        let mut launch = Launch::new("/bin/sh", &["-c", "id -u; id -G"]);
         let expected = if apiary_testenv::running_as_root() {
             let account = Account::lookup("postgres").expect("a postgres account (from postgresql-15)");
             launch.user = Some(account);
@@ -143,7 +142,7 @@ mod tests {
                 .unwrap()
         };
         launch.death_signal = DeathSignal::Quit;
-        assert!(spawn(launch).unwrap().wait().unwrap().success());
+        assert!(spawn(launch, &log).unwrap().wait().unwrap().success());
         assert_eq!(std::fs::read_to_string(&log).unwrap(), expected, "uid, then only the primary group");
     }
 }

@@ -1,7 +1,6 @@
 //! Redis servers on loopback with no persistence: one shared per test process, or owned by a
 //! test that stops and restarts it.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use apiary_testenv::REDIS;
@@ -13,7 +12,6 @@ use super::server::{Server, port_open};
 /// A `redis-server` process, killed when dropped.
 pub struct Redis {
     server: Server,
-    dir: PathBuf,
 }
 
 /// The test process's shared Redis, started on first use. Tests that stop Redis start their own.
@@ -27,17 +25,15 @@ impl Redis {
     pub fn start() -> Redis {
         let program = REDIS.find().unwrap_or_else(|| panic!("{}", REDIS.missing_message()));
         let dir = server_dir("redis");
-        let log = dir.join("redis.log");
-        let (working_dir, log_file) = (dir.clone(), log.clone());
+        let working_dir = dir.clone();
         let launch = move |port: u16| {
             let port = port.to_string();
             let args = ["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-            let mut launch = Launch::new(&program, &args, log_file.clone());
+            let mut launch = Launch::new(&program, &args);
             launch.args.extend(["--dir".into(), working_dir.clone().into_os_string()]);
             launch
         };
-        let server = Server::start("redis-server", log, Box::new(launch), Box::new(port_open));
-        Redis { server, dir }
+        Redis { server: Server::start("redis-server", dir, Box::new(launch), Box::new(port_open)) }
     }
 
     /// `redis://127.0.0.1:PORT/`.
@@ -63,12 +59,5 @@ impl Redis {
     /// Start it again, empty, on the same port, and wait until it accepts connections.
     pub fn restart(&mut self) {
         self.server.restart();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.server.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -2,7 +2,6 @@
 //! moto keeps objects in memory, so the server records every request to a file and replays
 //! the file after a restart: a test can stop it mid-sync and find its objects after the restart.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use super::process::Launch;
@@ -14,7 +13,6 @@ use crate::spawn::http_request;
 /// An S3-compatible server (`moto_server`), killed when dropped.
 pub struct S3 {
     server: Server,
-    dir: PathBuf,
 }
 
 /// The test process's shared S3 server, started on first use. Tests that stop it start their own.
@@ -35,16 +33,14 @@ impl S3 {
     pub fn start() -> S3 {
         let program = venv().bin("moto_server");
         let dir = server_dir("s3");
-        let log = dir.join("moto.log");
-        let (recording, log_file) = (dir.join("recording.jsonl"), log.clone());
+        let recording = dir.join("recording.jsonl");
         let launch = move |port: u16| {
-            let mut launch = Launch::new(&program, &["-H", "127.0.0.1", "-p", &port.to_string()], log_file.clone());
+            let mut launch = Launch::new(&program, &["-H", "127.0.0.1", "-p", &port.to_string()]);
             launch.env.push(("MOTO_ENABLE_RECORDING".into(), "True".into()));
             launch.env.push(("MOTO_RECORDER_FILEPATH".into(), recording.clone().into()));
             launch
         };
-        let server = Server::start("moto_server", log, Box::new(launch), Box::new(port_open));
-        S3 { server, dir }
+        S3 { server: Server::start("moto_server", dir, Box::new(launch), Box::new(port_open)) }
     }
 
     /// `http://127.0.0.1:PORT`: the endpoint to give an S3 client (path-style, plain HTTP).
@@ -76,12 +72,5 @@ impl S3 {
         let (status, body) = http_request(&self.endpoint(), "POST", "/moto-api/recorder/replay-recording")
             .unwrap_or_else(|e| panic!("replaying moto's recording at {}: {e}", self.endpoint()));
         assert_eq!(status, 200, "replaying moto's recording: {}", String::from_utf8_lossy(&body));
-    }
-}
-
-impl Drop for S3 {
-    fn drop(&mut self) {
-        self.server.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -21,10 +21,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Fresh ports tried when a server exits at once (another process took the port meanwhile).
 const PORT_ATTEMPTS: usize = 3;
 
-/// A running (or stopped) server, killed when dropped.
+/// A running (or stopped) server; dropping it kills it and removes its folder.
 pub(crate) struct Server {
     name: &'static str,
     port: u16,
+    dir: PathBuf,
     log: PathBuf,
     launch: LaunchOn,
     ready: ReadyOn,
@@ -40,9 +41,10 @@ enum StartFailure {
 
 impl Server {
     /// Start `name` on a free loopback port and wait until `ready`; panics naming the server
-    /// and its log when it cannot start.
-    pub(crate) fn start(name: &'static str, log: PathBuf, launch: LaunchOn, ready: ReadyOn) -> Server {
-        let mut server = Server { name, port: 0, log, launch, ready, child: None };
+    /// and its log (`<dir>/<name>.log`) when it cannot start.
+    pub(crate) fn start(name: &'static str, dir: PathBuf, launch: LaunchOn, ready: ReadyOn) -> Server {
+        let log = dir.join(format!("{name}.log"));
+        let mut server = Server { name, port: 0, dir, log, launch, ready, child: None };
         for attempt in 1..=PORT_ATTEMPTS {
             server.port = free_port();
             match server.try_start() {
@@ -85,7 +87,7 @@ impl Server {
     }
 
     fn try_start(&self) -> Result<Child, StartFailure> {
-        let mut child = spawn((self.launch)(self.port)).map_err(StartFailure::Spawn)?;
+        let mut child = spawn((self.launch)(self.port), &self.log).map_err(StartFailure::Spawn)?;
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -122,6 +124,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

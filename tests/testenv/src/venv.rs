@@ -154,6 +154,19 @@ mod tests {
     }
 
     #[test]
+    fn virtualenvs_whose_markers_name_their_pins_are_left_alone() {
+        let root = std::env::temp_dir().join(format!("apiary-testenv-marked-{}", std::process::id()));
+        for tool in PYTHON_TOOLS {
+            std::fs::create_dir_all(root.join(tool.venv)).unwrap();
+            std::fs::write(root.join(tool.venv).join(MARKER), tool.requirement).unwrap();
+        }
+        assert_eq!(ensure_venvs(&root).unwrap(), VenvState::AlreadyInstalled);
+        assert!(!root.join("moto/bin").exists(), "nothing was installed");
+        std::fs::remove_dir_all(&root).unwrap();
+        std::fs::remove_file(root.with_extension("lock")).unwrap();
+    }
+
+    #[test]
     fn the_lock_is_exclusive_between_handles() {
         let dir = std::env::temp_dir().join(format!("apiary-testenv-lock-{}", std::process::id()));
         let path = dir.join("venv.lock");
