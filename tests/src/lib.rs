@@ -19,6 +19,8 @@
 //! ([`EndpointLimit`], violations counted) are switched on in [`MockConfig`] or by flags, and so
 //! are redirects ([`RedirectRule`]) and named rate limits reported on responses
 //! ([`RateResource`]). Recorded traffic wins over a generated route of the same path.
+//!
+//! [`services`] starts the real servers later tests need (PostgreSQL, Redis, S3, Chromium).
 
 mod apis;
 mod faults;
@@ -31,6 +33,7 @@ mod quota;
 mod recorded;
 mod redirects;
 mod server;
+pub mod services;
 pub mod spawn;
 
 pub use faults::Faults;

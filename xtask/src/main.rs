@@ -6,13 +6,17 @@
 //!   the test connectors to wasm itself), then print one summary line;
 //! - `connectors`: build every connector (and the test connectors) to `wasm32-wasip2`;
 //! - `bench [FIGURE...]`: build in release and print the benchmark table (all figures, or the
-//!   numbered ones given).
+//!   numbered ones given);
+//! - `setup`: install what the test services need (PostgreSQL, Redis, Chromium, Python
+//!   virtualenvs); `test` runs it first.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+
+mod setup;
 
 /// Every crate built to wasm: the shipped connectors and the ones tests load.
 const WASM_PACKAGES: &[&str] = &[
@@ -33,7 +37,8 @@ fn main() -> Result<()> {
         "test" => test(),
         "connectors" => build_connectors(),
         "bench" => bench(),
-        _ => bail!("usage: cargo xtask demo | test | connectors | bench"),
+        "setup" => setup::setup(),
+        _ => bail!("usage: cargo xtask demo | test | connectors | bench | setup"),
     }
 }
 
@@ -41,11 +46,16 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is in the workspace").to_path_buf()
 }
 
+/// A cargo command as a shell would run it: without the variables `cargo xtask` itself sets
+/// (an inherited `CARGO_MANIFEST_DIR` reruns some build scripts, and a rebuild follows).
+fn cargo_command() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.env_remove("CARGO_MANIFEST_DIR");
+    command
+}
+
 fn cargo(args: &[&str]) -> Result<()> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .status()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    let status = cargo_command().args(args).status().with_context(|| format!("running cargo {}", args.join(" ")))?;
     if !status.success() {
         bail!("cargo {} failed", args.join(" "));
     }
@@ -102,12 +112,10 @@ fn build_binaries() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    setup::setup()?;
     ensure_wasm_target()?;
-    let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["test", "--workspace"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running cargo test")?;
+    let mut child =
+        cargo_command().args(["test", "--workspace"]).stdout(Stdio::piped()).spawn().context("running cargo test")?;
     let (mut passed, mut failed) = (0u64, 0u64);
     for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
         let line = line?;

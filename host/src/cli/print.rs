@@ -88,7 +88,7 @@ pub fn sync_report(report: &SyncReport) {
     );
     println!("  database: {}", report.database.display());
     for (stream, path) in &report.outputs {
-        println!("  output {stream}: {}", path.display());
+        println!("  output {stream}: {path}");
     }
     for warning in &report.warnings {
         println!("warning: {warning}");

@@ -29,7 +29,7 @@ use crate::model::{Exchange, Page, ParseError};
 use crate::policy::ConnectorLimits;
 use crate::progress::{Observer, Progress};
 use crate::runtime::{CallError, LoadError, LoadedConnector, Runtime};
-use crate::sink::{JsonlSink, SinkError};
+use crate::sink::{JsonlSink, Sink, SinkError};
 use crate::store::{
     DeadLetterId, LetterOrigin, RawMeta, RunContext, RunId, RunKind, RunOutcome, RunRecord, Stage, Store, StoreError,
 };
@@ -154,7 +154,7 @@ pub fn reparse(
     let total = exchanges.len() as u64;
     for batch in exchanges.chunks(64 * threads) {
         for p in parse_batch(&store, batch, &new, old.as_ref(), threads)? {
-            tally.absorb(p, &mut sink)?;
+            tally.absorb(p, &mut sink, &context)?;
             observer.on_progress(&Progress {
                 pages: tally.pages,
                 total: Some(total),
@@ -164,7 +164,7 @@ pub fn reparse(
             });
         }
     }
-    sink.sync()?;
+    sink.flush()?;
     let created = tally.letters.len() as u64;
     store.add_dead_letters(&context, LetterOrigin::Reparse, std::mem::take(&mut tally.letters))?;
     for (stream, counts) in &tally.by_stream {

@@ -9,7 +9,8 @@ use crate::accept::{self, PageOrigin, Verdict};
 use crate::model::ParseError;
 use crate::policy::ConnectorLimits;
 use crate::runtime::LoadedConnector;
-use crate::sink::JsonlSink;
+use crate::sink::{PageRef, Sink};
+use crate::store::RunContext;
 use crate::store::{Counts, DeadLetter, DeadLetterId, NewDeadLetter, Stage};
 
 /// What a re-parse has done so far.
@@ -50,7 +51,7 @@ impl Tally {
     }
 
     /// Write one parsed exchange's records and note its letters.
-    pub fn absorb(&mut self, p: Parsed, sink: &mut JsonlSink) -> Result<(), ReparseError> {
+    pub fn absorb(&mut self, p: Parsed, sink: &mut dyn Sink, context: &RunContext) -> Result<(), ReparseError> {
         let meta = &p.meta;
         self.pages += 1;
         self.bytes += meta.body_bytes;
@@ -81,9 +82,15 @@ impl Tally {
                 self.fixable.push(letter.id);
             }
         }
-        for record in &page.records {
-            sink.write(&record.stream, &record.json)?;
-        }
+        let page_ref = PageRef {
+            run: context.run,
+            entry: None,
+            exchange: Some(meta.id),
+            stream: &meta.stream,
+            fetched_at_ms: meta.fetched_at_ms,
+            connector: &context.connector,
+        };
+        sink.write(&page_ref, &page.records)?;
         let written = page.records.len() as u64;
         self.records += written;
         let counts = self.by_stream.entry(meta.stream.clone()).or_default();

@@ -146,12 +146,18 @@ fn read_or_create_key(path: &Path) -> Result<[u8; 32], CacheKeyError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| error(e.to_string()))?;
     }
+    // Written whole beside the key, then linked into place: a concurrent process either finds
+    // no key or a complete one, never a half-written file.
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => file.write_all(hex::encode(key).as_bytes()).map_err(|e| error(e.to_string()))?,
+    let written = options.open(&partial).and_then(|mut file| file.write_all(hex::encode(key).as_bytes()));
+    let linked = written.and_then(|()| std::fs::hard_link(&partial, path));
+    let _ = std::fs::remove_file(&partial);
+    match linked {
+        Ok(()) => {}
         // Another process made it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return read_or_create_key(path),
         Err(e) => return Err(error(e.to_string())),

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
 use crate::model::{Exchange, Record};
-use crate::sink::JsonlSink;
+use crate::sink::{PageRef, Sink};
 use crate::store::{Completion, Counts, ExchangeId, ExchangeWrite, FrontierId, RunContext, Store, Write};
 
 /// Jobs that may wait for the committer before senders are held back.
@@ -26,8 +26,9 @@ const QUEUE: usize = 32;
 pub enum Job {
     /// A raw exchange, compressed by the committer.
     Exchange(Box<RawJob>),
-    /// A page's records and what processing its request changed.
-    Page { records: Vec<Record>, done: Completion },
+    /// A page's records and what processing its request changed; `fetched_at_ms` is when its
+    /// exchange was fetched.
+    Page { records: Vec<Record>, done: Completion, fetched_at_ms: u64 },
 }
 
 /// A raw exchange to store; `committed` is told when it is durable.
@@ -54,7 +55,7 @@ impl Committer {
     /// cancels the run.
     pub fn start(
         store: Arc<Store>,
-        sink: Arc<Mutex<JsonlSink>>,
+        sink: Arc<Mutex<Box<dyn Sink>>>,
         context: RunContext,
         cancel: CancellationToken,
     ) -> Committer {
@@ -86,7 +87,7 @@ impl Committer {
 async fn run(
     mut receiver: mpsc::Receiver<Job>,
     store: Arc<Store>,
-    sink: Arc<Mutex<JsonlSink>>,
+    sink: Arc<Mutex<Box<dyn Sink>>>,
     context: RunContext,
     cancel: CancellationToken,
 ) -> Result<(), SyncError> {
@@ -113,7 +114,12 @@ async fn run(
 
 /// Write a batch: records to the output, made durable, then one database transaction holding
 /// the raw exchanges, the completions and the output's new lengths.
-fn write_batch(store: &Store, sink: &Mutex<JsonlSink>, context: &RunContext, batch: Vec<Job>) -> Result<(), SyncError> {
+fn write_batch(
+    store: &Store,
+    sink: &Mutex<Box<dyn Sink>>,
+    context: &RunContext,
+    batch: Vec<Job>,
+) -> Result<(), SyncError> {
     let mut sink = sink.lock().expect("sink lock");
     let mut writes = Vec::with_capacity(batch.len());
     let mut wrote_records = false;
@@ -128,20 +134,27 @@ fn write_batch(store: &Store, sink: &Mutex<JsonlSink>, context: &RunContext, bat
                 (write.to_parse, write.counts) = (raw.to_parse, raw.counts);
                 writes.push(Write::Exchange(Box::new(write)));
             }
-            Job::Page { records, done } => {
-                for record in &records {
-                    sink.write(&record.stream, &record.json)?;
+            Job::Page { records, done, fetched_at_ms } => {
+                if !records.is_empty() {
+                    let page = PageRef {
+                        run: context.run,
+                        entry: done.entry,
+                        exchange: done.exchange,
+                        stream: &done.stream,
+                        fetched_at_ms,
+                        connector: &context.connector,
+                    };
+                    sink.write(&page, &records)?;
+                    wrote_records = true;
                 }
-                wrote_records |= !records.is_empty();
                 writes.push(Write::Completion(done));
             }
         }
     }
     if wrote_records {
-        sink.sync()?;
-        let lengths = sink.lengths();
+        let position = sink.flush()?;
         if let Some(Write::Completion(last)) = writes.iter_mut().rev().find(|w| matches!(w, Write::Completion(_))) {
-            last.offsets = Some(lengths);
+            last.offsets = Some(position);
         }
     }
     for w in &writes {

@@ -62,10 +62,15 @@ pub fn conclude(
             store.end_sync(pipeline)?;
             store.finish_run(run, RunOutcome::Succeeded)?
         }
-        // The sync state stays: the next `apiary run` resumes where this one stopped.
-        Err(e) => store.finish_run(run, RunOutcome::Failed(e.to_string()))?,
+        // The sync state stays: the next `apiary run` resumes where this one stopped. The run's
+        // own error is what the user must see, even when recording it fails too (a full disk).
+        Err(e) => {
+            if let Err(recording) = store.finish_run(run, RunOutcome::Failed(e.to_string())) {
+                tracing::warn!("could not record the failed run: {recording}");
+            }
+            return Err(outcome.unwrap_err());
+        }
     };
-    outcome?;
     let counts = store.run_counts(run.id)?;
     let added: u64 = counts.values().map(|c| c.dead_letters).sum();
     if added > 0 {
@@ -80,7 +85,7 @@ pub fn conclude(
     Ok(SyncReport {
         run,
         streams: counts,
-        outputs: streams.iter().map(|s| (s.clone(), sink.path_of(s))).collect(),
+        outputs: streams.iter().map(|s| (s.clone(), sink.describe(s))).collect(),
         database: store.path().to_path_buf(),
         elapsed: started.elapsed(),
         warnings,

@@ -83,7 +83,7 @@ pub async fn replay(
     let streams: Vec<String> =
         session.streams.iter().filter(|s| letters.iter().any(|l| &l.stream == *s)).cloned().collect();
     let run = store.begin_run(RunKind::Replay, &pipeline.name, session.connector.identity(), &streams)?;
-    let lengths = session.sink.lengths();
+    let lengths = session.sink.position();
     let state = SyncState {
         run: run.id,
         started_streams: streams.iter().filter(|s| !letters.iter().any(|l| is_failed_start(l, s))).cloned().collect(),
@@ -131,8 +131,11 @@ async fn replay_records(shared: &Arc<Shared>, letters: &[&DeadLetter]) -> Result
     }
     for (exchange, group) in by_exchange {
         let (store, connector) = (shared.store.clone(), shared.connector.clone());
-        let parsed =
-            shared.blocking(move || store.raw(exchange).map(|raw| connector.parse(&raw.to_exchange()))).await??;
+        let (parsed, fetched_at_ms) = shared
+            .blocking(move || {
+                store.raw(exchange).map(|raw| (connector.parse(&raw.to_exchange()), raw.meta.fetched_at_ms))
+            })
+            .await??;
         let (stream, request) = (&group[0].stream, group[0].request.as_ref().expect("filtered"));
         let origin = PageOrigin { stream, request, exchange };
         let Verdict::Accept(page) = accept::judge(origin, parsed, shared.connector.limits()) else { continue };
@@ -146,7 +149,7 @@ async fn replay_records(shared: &Arc<Shared>, letters: &[&DeadLetter]) -> Result
             counts: Counts::default(),
             ..Completion::default()
         };
-        shared.commit(fixed, done).await?;
+        shared.commit(fixed, done, fetched_at_ms).await?;
     }
     Ok(())
 }

@@ -16,8 +16,8 @@ pub struct SyncReport {
     pub run: RunRecord,
     /// Numbers per stream, as committed by every process that worked on the run.
     pub streams: BTreeMap<String, Counts>,
-    /// The output file of each stream written to.
-    pub outputs: Vec<(String, PathBuf)>,
+    /// Where each stream's records went (a file, a table).
+    pub outputs: Vec<(String, String)>,
     /// The database the run was stored in.
     pub database: PathBuf,
     /// Wall-clock time of this process's part of the run.

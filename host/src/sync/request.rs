@@ -53,7 +53,7 @@ pub async fn process(
                 Attempted::Failed(letter) => return finish(shared, stream, &entry, None, letter, pending).await,
             },
         };
-        let connector = shared.connector.clone();
+        let (connector, fetched_at_ms) = (shared.connector.clone(), exchange.fetched_at_ms);
         let parsed = shared.blocking(move || connector.parse(&exchange)).await?;
         // The raw commit ran beside the parse; wait for it before anything follows from it.
         if let Some(durable) = durable {
@@ -62,7 +62,7 @@ pub async fn process(
         let origin = PageOrigin { stream, request: &entry.request, exchange: exchange_id };
         let error = match accept::judge(origin, parsed, shared.connector.limits()) {
             Verdict::Accept(page) => {
-                let exchange = (exchange_id, fetched_under.as_deref());
+                let exchange = Fetched { id: exchange_id, at_ms: fetched_at_ms, under: fetched_under.as_deref() };
                 return commit_page(shared, stream, &entry, exchange, page, pending).await;
             }
             Verdict::Refetch { reason, asked } => {
@@ -77,7 +77,7 @@ pub async fn process(
                             counts: std::mem::take(&mut pending),
                             ..Completion::default()
                         };
-                        shared.commit(Vec::new(), done).await?;
+                        shared.commit(Vec::new(), done, 0).await?;
                         if pause(shared, wait, &mut pending).await {
                             continue;
                         }
@@ -218,7 +218,7 @@ async fn finish(
         dead_letters: vec![letter],
         ..Completion::default()
     };
-    shared.commit(Vec::new(), done).await?;
+    shared.commit(Vec::new(), done, 0).await?;
     Ok(Vec::new())
 }
 
@@ -229,26 +229,36 @@ async fn commit_page(
     shared: &Shared,
     stream: &str,
     entry: &FrontierEntry,
-    (exchange, fetched_under): (ExchangeId, Option<&str>),
+    exchange: Fetched<'_>,
     page: accept::Accepted,
     mut counts: Counts,
 ) -> Result<Vec<FrontierEntry>, SyncError> {
     counts.pages += 1;
-    let next = shared.new_entries(stream, page.next, fetched_under);
+    let next = shared.new_entries(stream, page.next, exchange.under);
     let done = Completion {
         stream: stream.to_string(),
         settles: Some(RequestKey::of(&entry.request)),
         counts,
         entry: Some(entry.id),
         entry_done: true,
-        exchange: Some(exchange),
+        exchange: Some(exchange.id),
         next: next.clone(),
         checkpoint: page.checkpoint.map(|c| (stream.to_string(), c)),
         dead_letters: page.letters,
         ..Completion::default()
     };
-    shared.commit(page.records, done).await?;
+    shared.commit(page.records, done, exchange.at_ms).await?;
     Ok(next)
+}
+
+/// The stored exchange a page was parsed from.
+struct Fetched<'a> {
+    /// Its id.
+    id: ExchangeId,
+    /// When it was fetched (ms since the epoch).
+    at_ms: u64,
+    /// The base URL it was fetched under, when an earlier process stored it.
+    under: Option<&'a str>,
 }
 
 /// What makes two requests the same for the loop guard: method, absolute URL, body.

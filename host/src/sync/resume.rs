@@ -38,7 +38,7 @@ pub fn prepare(
                     session.streams.join(", ")
                 ));
             }
-            session.sink.truncate_to(&state.offsets)?;
+            session.sink.recover(&state.offsets)?;
             session.warnings.push(format!(
                 "run {} of {} was interrupted; resumed it from its last commit (use --restart to start over)",
                 interrupted.id, pipeline.name
@@ -46,7 +46,7 @@ pub fn prepare(
             store.reopen_run(interrupted.id)?;
             return Ok((interrupted.clone(), interrupted.streams));
         }
-        session.sink.truncate_to(&state.start_offsets)?;
+        session.sink.recover(&state.start_offsets)?;
         store.end_sync(&pipeline.name)?;
         let reason = "abandoned: the next run was started with --restart".to_string();
         store.finish_run(interrupted.id, RunOutcome::Failed(reason))?;
@@ -55,7 +55,7 @@ pub fn prepare(
             .push(format!("run {} was interrupted; --restart abandoned it and cut its output", interrupted.id));
     }
     let run = store.begin_run(RunKind::Sync, &pipeline.name, identity, &session.streams)?;
-    let lengths = session.sink.lengths();
+    let lengths = session.sink.position();
     let state = SyncState { run: run.id, offsets: lengths.clone(), start_offsets: lengths, ..SyncState::default() };
     store.begin_sync(&pipeline.name, &state)?;
     Ok((run, session.streams.clone()))

@@ -17,7 +17,7 @@ use crate::policy::{ConnectorLimits, RunPolicy};
 use crate::progress::{Observer, Progress};
 use crate::runtime::{LoadedConnector, Runtime};
 use crate::secrets::Secrets;
-use crate::sink::JsonlSink;
+use crate::sink::Sink;
 use crate::store::{RunContext, RunId, Store};
 
 /// Everything a sync of one pipeline needs, before a run is chosen.
@@ -25,7 +25,7 @@ pub struct Session {
     pub connector: LoadedConnector,
     pub fetcher: Fetcher,
     pub store: Arc<Store>,
-    pub sink: JsonlSink,
+    pub sink: Box<dyn Sink>,
     pub streams: Vec<String>,
     pub warnings: Vec<String>,
 }
@@ -58,7 +58,7 @@ impl Session {
             rate_limit_headers: manifest.rate_limit_headers.clone(),
         })?;
         let store = Arc::new(Store::open(&home.database())?);
-        let sink = JsonlSink::open(&home.output(&pipeline.name))?;
+        let sink = crate::sink::open(pipeline, home)?;
         Ok(Session { connector, fetcher, store, sink, streams, warnings })
     }
 

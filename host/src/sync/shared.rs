@@ -14,7 +14,7 @@ use crate::fetch::Fetcher;
 use crate::model::{DeprecationNotice, Exchange, Header, Record, Request};
 use crate::progress::{Observer, Progress};
 use crate::runtime::LoadedConnector;
-use crate::sink::JsonlSink;
+use crate::sink::Sink;
 use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, FrontierId, RunContext, Store};
 
 /// The state of one run, shared by its stream tasks.
@@ -23,7 +23,7 @@ pub struct Shared {
     pub connector: LoadedConnector,
     pub fetcher: Fetcher,
     pub store: Arc<Store>,
-    pub sink: Arc<Mutex<JsonlSink>>,
+    pub sink: Arc<Mutex<Box<dyn Sink>>>,
     pub context: RunContext,
     pub observer: Arc<dyn Observer>,
     /// Cancelled by SIGTERM/SIGINT: take no new request, finish the pages being parsed.
@@ -119,11 +119,17 @@ impl Shared {
     }
 
     /// Queue `records` (already validated) and `done`: the committer writes the records, makes
-    /// them durable and commits `done` with the output's new lengths.
-    pub async fn commit(&self, records: Vec<Record>, mut done: Completion) -> Result<(), SyncError> {
+    /// them durable and commits `done` with the sink's new position. `fetched_at_ms` is when
+    /// the page's exchange was fetched (0 when there is none).
+    pub async fn commit(
+        &self,
+        records: Vec<Record>,
+        mut done: Completion,
+        fetched_at_ms: u64,
+    ) -> Result<(), SyncError> {
         done.counts.records += records.len() as u64;
         let (stream, written, is_page) = (done.stream.clone(), records.len() as u64, done.entry.is_some());
-        self.committer.send(Job::Page { records, done }).await?;
+        self.committer.send(Job::Page { records, done, fetched_at_ms }).await?;
         if is_page {
             self.report_progress(&stream, written);
         }

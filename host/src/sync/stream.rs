@@ -68,7 +68,7 @@ async fn refuse_loop(shared: &Shared, stream: &str, entry: &FrontierEntry) -> Re
         dead_letters: vec![NewDeadLetter::new(stream, Stage::Policy, error, 0).about(Some(r.clone()))],
         ..Completion::default()
     };
-    shared.commit(Vec::new(), done).await
+    shared.commit(Vec::new(), done, 0).await
 }
 
 /// The stream's first requests, committed to the frontier; a failing `start` is a dead letter.
@@ -92,6 +92,6 @@ async fn start(shared: &Arc<Shared>, stream: &str) -> Result<Vec<FrontierEntry>,
         starts_stream: true,
         ..Completion::default()
     };
-    shared.commit(Vec::new(), done).await?;
+    shared.commit(Vec::new(), done, 0).await?;
     Ok(next)
 }

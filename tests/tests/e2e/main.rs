@@ -15,6 +15,7 @@ mod large;
 mod redirects;
 mod resume;
 mod security;
+mod services;
 mod skeleton;
 mod store_errors;
 mod versions;

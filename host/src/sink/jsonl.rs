@@ -1,4 +1,5 @@
-//! Where records go: one JSONL file per stream, `out/<pipeline>/<stream>.jsonl`, appended to.
+//! JSONL files: one per stream, `out/<pipeline>/<stream>.jsonl`, appended to. Its position is
+//! each file's committed length; recovering cuts files back to it.
 //!
 //! Each record's JSON is written exactly as the connector produced it; only line breaks (which
 //! JSON allows solely as whitespace between tokens) are removed, so one record stays one line.
@@ -8,13 +9,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Writing output failed.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
-pub struct SinkError {
-    path: PathBuf,
-    source: std::io::Error,
-}
+use super::{PageRef, Position, Sink, SinkError};
+use crate::model::Record;
 
 /// The JSONL files of one pipeline.
 ///
@@ -35,7 +31,7 @@ struct StreamFile {
 impl JsonlSink {
     /// The sink writing under `dir` (created if needed).
     pub fn open(dir: &Path) -> Result<JsonlSink, SinkError> {
-        let error = |source| SinkError { path: dir.to_path_buf(), source };
+        let error = |source| SinkError::File { path: dir.to_path_buf(), source };
         std::fs::create_dir_all(dir).map_err(error)?;
         let mut lengths = BTreeMap::new();
         for entry in std::fs::read_dir(dir).map_err(error)? {
@@ -69,8 +65,8 @@ impl JsonlSink {
                 let file = OpenOptions::new()
                     .write(true)
                     .open(&path)
-                    .map_err(|source| SinkError { path: path.clone(), source })?;
-                file.set_len(keep).and_then(|_| file.sync_all()).map_err(|source| SinkError { path, source })?;
+                    .map_err(|source| SinkError::File { path: path.clone(), source })?;
+                file.set_len(keep).and_then(|_| file.sync_all()).map_err(|source| SinkError::File { path, source })?;
                 *length = keep;
             }
         }
@@ -78,11 +74,11 @@ impl JsonlSink {
     }
 
     /// Append one already validated record to its stream's file.
-    pub fn write(&mut self, stream: &str, json: &str) -> Result<(), SinkError> {
+    pub fn write_line(&mut self, stream: &str, json: &str) -> Result<(), SinkError> {
         let line = one_line(json);
         let file = self.file(stream)?;
         let result = file.writer.write_all(line.as_bytes()).and_then(|_| file.writer.write_all(b"\n"));
-        result.map_err(|source| SinkError { path: file.path.clone(), source })?;
+        result.map_err(|source| SinkError::File { path: file.path.clone(), source })?;
         *self.lengths.entry(stream.to_string()).or_default() += line.len() as u64 + 1;
         self.dirty = true;
         Ok(())
@@ -96,7 +92,7 @@ impl JsonlSink {
         }
         for file in self.files.values_mut() {
             let result = file.writer.flush().and_then(|_| file.writer.get_ref().sync_data());
-            result.map_err(|source| SinkError { path: file.path.clone(), source })?;
+            result.map_err(|source| SinkError::File { path: file.path.clone(), source })?;
         }
         self.dirty = false;
         Ok(())
@@ -109,11 +105,34 @@ impl JsonlSink {
                 .create(true)
                 .append(true)
                 .open(&path)
-                .map_err(|source| SinkError { path: path.clone(), source })?;
+                .map_err(|source| SinkError::File { path: path.clone(), source })?;
             self.lengths.entry(stream.to_string()).or_insert(0);
             self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::new(file) });
         }
         Ok(self.files.get_mut(stream).expect("just inserted"))
+    }
+}
+
+impl Sink for JsonlSink {
+    fn write(&mut self, _page: &PageRef<'_>, records: &[Record]) -> Result<(), SinkError> {
+        records.iter().try_for_each(|r| self.write_line(&r.stream, &r.json))
+    }
+
+    fn flush(&mut self) -> Result<Position, SinkError> {
+        self.sync()?;
+        Ok(self.lengths())
+    }
+
+    fn position(&self) -> Position {
+        self.lengths()
+    }
+
+    fn recover(&mut self, committed: &Position) -> Result<(), SinkError> {
+        self.truncate_to(committed)
+    }
+
+    fn describe(&self, stream: &str) -> String {
+        self.path_of(stream).display().to_string()
     }
 }
 
@@ -131,8 +150,8 @@ mod tests {
     fn appends_records_byte_for_byte_one_per_line() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = JsonlSink::open(dir.path()).unwrap();
-        sink.write("items", r#"{"amount":12345678901234567.891,"e":1e400}"#).unwrap();
-        sink.write("items", "{\n  \"a\": \"\\u00e9\"\n}").unwrap();
+        sink.write_line("items", r#"{"amount":12345678901234567.891,"e":1e400}"#).unwrap();
+        sink.write_line("items", "{\n  \"a\": \"\\u00e9\"\n}").unwrap();
         sink.sync().unwrap();
         let text = std::fs::read_to_string(dir.path().join("items.jsonl")).unwrap();
         assert_eq!(text, "{\"amount\":12345678901234567.891,\"e\":1e400}\n{  \"a\": \"\\u00e9\"}\n");
@@ -142,18 +161,18 @@ mod tests {
     fn cuts_files_back_to_their_committed_lengths() {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = JsonlSink::open(dir.path()).unwrap();
-        sink.write("a", "{\"n\":1}").unwrap();
+        sink.write_line("a", "{\"n\":1}").unwrap();
         sink.sync().unwrap();
         let committed = sink.lengths();
-        sink.write("a", "{\"n\":2}").unwrap();
-        sink.write("b", "{\"n\":3}").unwrap();
+        sink.write_line("a", "{\"n\":2}").unwrap();
+        sink.write_line("b", "{\"n\":3}").unwrap();
         sink.sync().unwrap();
         let mut reopened = JsonlSink::open(dir.path()).unwrap();
         assert_eq!(reopened.lengths()["a"], 16);
         reopened.truncate_to(&committed).unwrap();
         assert_eq!(std::fs::read_to_string(dir.path().join("a.jsonl")).unwrap(), "{\"n\":1}\n");
         assert_eq!(std::fs::read_to_string(dir.path().join("b.jsonl")).unwrap(), "", "never committed: emptied");
-        reopened.write("a", "{\"n\":4}").unwrap();
+        reopened.write_line("a", "{\"n\":4}").unwrap();
         reopened.sync().unwrap();
         assert_eq!(std::fs::read_to_string(dir.path().join("a.jsonl")).unwrap(), "{\"n\":1}\n{\"n\":4}\n");
     }

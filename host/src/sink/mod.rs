@@ -1,0 +1,89 @@
+//! Where records go, behind one interface the sync engine, replays and re-parses write through:
+//! JSONL files today (`jsonl`), more destinations beside it.
+//!
+//! # The commit protocol
+//!
+//! The sync's committer hands a sink the pages of a batch and then commits the batch to the
+//! store, in this order:
+//!
+//! 1. [`Sink::write`] for every page of the batch, in order: the page's records with its
+//!    identity ([`PageRef`]: run, frontier entry, exchange). Nothing need be durable yet.
+//! 2. [`Sink::flush`]: everything written is made durable (an fsync, a database `COMMIT`). It
+//!    returns the sink's [`Position`], which the store records with the batch.
+//! 3. The store commits the batch (frontier, checkpoints, dead letters, the position).
+//!
+//! A crash between 2 and 3 leaves pages durable in the sink that the store does not know were
+//! processed: a resumed run processes them again (from stored raw exchanges, never refetching
+//! a page whose raw exchange was committed). So a sink must not apply a page twice, in one of
+//! two ways: [`Sink::recover`] cuts the output back to the last position the store recorded
+//! (files), or the sink recognises a page it already loaded by its identity (a loads table in
+//! the same transaction as the rows). A page refetched after a crash keeps its run and its
+//! frontier entry, so `(run, entry)` names it across attempts.
+
+mod jsonl;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use jsonl::JsonlSink;
+
+use crate::model::{ConnectorIdentity, Record};
+use crate::store::{ExchangeId, FrontierId, RunId};
+
+/// How far a sink's output is committed, as the store records it with each batch: per-stream
+/// byte lengths for files; empty for a sink that recognises pages by their identity.
+pub type Position = BTreeMap<String, u64>;
+
+/// Writing to a sink failed: one line naming the destination and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+    /// Another destination refused or failed (a database, a pipe).
+    #[error("{0}")]
+    Destination(String),
+}
+
+/// Which page records come from: what makes loading them again recognisable.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRef<'a> {
+    /// The run that processes it.
+    pub run: RunId,
+    /// The frontier entry it answers (none for records written outside a request, e.g. a
+    /// replayed record letter).
+    pub entry: Option<FrontierId>,
+    /// The stored exchange the records were parsed from.
+    pub exchange: Option<ExchangeId>,
+    /// The stream the page was fetched for.
+    pub stream: &'a str,
+    /// When the exchange was fetched (ms since the epoch).
+    pub fetched_at_ms: u64,
+    /// The connector that parsed it.
+    pub connector: &'a ConnectorIdentity,
+}
+
+/// The sink a pipeline's `[sink]` table names, for its live output under `home`.
+pub fn open(pipeline: &crate::config::Pipeline, home: &crate::home::Home) -> Result<Box<dyn Sink>, SinkError> {
+    match pipeline.sink.kind {
+        crate::config::SinkKind::Jsonl => Ok(Box::new(JsonlSink::open(&home.output(&pipeline.name))?)),
+    }
+}
+
+/// A destination for records; see the module docs for the protocol.
+pub trait Sink: Send {
+    /// Write one page's records, not yet durably.
+    fn write(&mut self, page: &PageRef<'_>, records: &[Record]) -> Result<(), SinkError>;
+
+    /// Make everything written durable; the position to record with the batch.
+    fn flush(&mut self) -> Result<Position, SinkError>;
+
+    /// The position now (before a run writes anything: where `--restart` cuts back to).
+    fn position(&self) -> Position;
+
+    /// Go back to `committed` after a crash (files are cut to their committed lengths).
+    fn recover(&mut self, committed: &Position) -> Result<(), SinkError>;
+
+    /// Where `stream`'s records go, for people: a path, a table.
+    fn describe(&self, stream: &str) -> String;
+}
