@@ -15,6 +15,9 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("future-connector", "", "future_connector"),
     ("versioned-connector", "", "versioned_v1"),
     ("versioned-connector", "v2", "versioned_v2"),
+    ("legacy-connector", "", "legacy_connector"),
+    ("declared-connector", "", "declared_connector"),
+    ("declared-connector", "invalid", "declared_invalid"),
 ];
 
 fn main() {
