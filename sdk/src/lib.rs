@@ -64,10 +64,10 @@ pub use __private::bindings::apiary::connector::types::{
     Reject, Request, Response, RetryPolicy, SyncContext,
 };
 pub use http::{link_next, link_relation, query_escape};
-/// The crate behind [`Endpoint::schema_of`], for `#[derive(JsonSchema)]`.
-pub use schemars::{self, JsonSchema};
 pub use manifest::{DEFAULT_RETRY_STATUSES, check_manifest, manifest};
 pub use records::{json_array_records, json_field_records, key_of, reject_missing_keys};
+/// The crate behind [`Endpoint::schema_of`], for `#[derive(JsonSchema)]`.
+pub use schemars::{self, JsonSchema};
 
 /// An API connector: what the API is, and how to read it.
 ///

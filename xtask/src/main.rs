@@ -14,8 +14,14 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 /// Every crate built to wasm: the shipped connectors and the ones tests load.
-const WASM_PACKAGES: &[&str] =
-    &["github-connector", "stripe-connector", "shop-connector", "rogue-connector", "future-connector", "legacy-connector"];
+const WASM_PACKAGES: &[&str] = &[
+    "github-connector",
+    "stripe-connector",
+    "shop-connector",
+    "rogue-connector",
+    "future-connector",
+    "legacy-connector",
+];
 
 fn main() -> Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();

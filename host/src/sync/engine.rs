@@ -56,7 +56,9 @@ pub fn conclude(
         // The sync state stays: the next `apiary run` resumes where this one stopped.
         Err(e) => store.finish_run(run, RunOutcome::Failed(e.to_string()))?,
     };
+    let schema_drift = shared.schemas.record(store, &shared.context, &shared.connector, streams);
     outcome?;
+    let schema_drift = schema_drift?;
     let counts = store.run_counts(run.id)?;
     let added: u64 = counts.values().map(|c| c.dead_letters).sum();
     if added > 0 {
@@ -77,5 +79,6 @@ pub fn conclude(
         warnings,
         deprecations: shared.deprecations.lock().expect("deprecations lock").clone(),
         rate_limit_resources: resources,
+        schema_drift,
     })
 }

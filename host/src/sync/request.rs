@@ -54,7 +54,7 @@ pub async fn process(
         let connector = shared.connector.clone();
         let parsed = shared.blocking(move || connector.parse(&exchange)).await?;
         let origin = PageOrigin { stream, request: &entry.request, exchange: exchange_id };
-        let error = match accept::judge(origin, parsed, shared.connector.limits()) {
+        let error = match shared.schemas.judge(origin, parsed, &shared.connector) {
             Verdict::Accept(page) => return commit_page(shared, stream, &entry, exchange_id, page, pending).await,
             Verdict::Refetch { reason, asked } => {
                 let failure = asked.map_or(Failure::Malformed, Failure::RetryLater);

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
+use super::schemas::RunSchemas;
 use crate::config::Pipeline;
 use crate::fetch::Fetcher;
 use crate::model::{DeprecationNotice, Exchange, Header, Record};
@@ -22,6 +23,8 @@ pub struct Shared {
     pub fetcher: Fetcher,
     pub store: Arc<Store>,
     pub sink: Arc<Mutex<JsonlSink>>,
+    /// Each stream's schema state: records are judged against it.
+    pub schemas: RunSchemas,
     pub context: RunContext,
     pub observer: Arc<dyn Observer>,
     /// Cancelled by SIGTERM/SIGINT: take no new request, finish the pages being parsed.

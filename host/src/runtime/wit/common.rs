@@ -33,8 +33,11 @@ macro_rules! common_bindings {
                 ctx: &model::SyncContext,
             ) -> wasmtime::Result<Result<Vec<model::Request>, String>> {
                 let connector = self.0.instantiate(&mut *store)?;
-                let ctx =
-                    wit::SyncContext { config: ctx.config.clone(), checkpoint: ctx.checkpoint.clone(), now_ms: ctx.now_ms };
+                let ctx = wit::SyncContext {
+                    config: ctx.config.clone(),
+                    checkpoint: ctx.checkpoint.clone(),
+                    now_ms: ctx.now_ms,
+                };
                 let started = connector.call_start(store, endpoint, &ctx)?;
                 Ok(started.map(|requests| requests.into_iter().map(Into::into).collect()))
             }
@@ -146,7 +149,11 @@ macro_rules! common_bindings {
                         .into_iter()
                         .map(|r| model::Record { stream: r.stream, key: r.key, json: r.json })
                         .collect(),
-                    rejects: p.rejects.into_iter().map(|r| model::Reject { reason: r.reason, payload: r.payload }).collect(),
+                    rejects: p
+                        .rejects
+                        .into_iter()
+                        .map(|r| model::Reject { reason: r.reason, payload: r.payload })
+                        .collect(),
                     next: p.next.into_iter().map(Into::into).collect(),
                     checkpoint: p.checkpoint,
                 }

@@ -28,7 +28,8 @@ impl Connector for Declared {
     fn manifest() -> Manifest {
         let mut manifest = apiary_sdk::manifest("declared", "0.2.0", "v1", "https://api.example.com");
         let issues = Endpoint::get("issues", "/repos/apiary-mock/generated/issues").primary_key(&["id"]);
-        let issues = if cfg!(feature = "invalid") { issues.schema(r#"{"type": 12}"#) } else { issues.schema_of::<Issue>() };
+        let issues =
+            if cfg!(feature = "invalid") { issues.schema(r#"{"type": 12}"#) } else { issues.schema_of::<Issue>() };
         manifest.endpoints = vec![issues];
         manifest
     }

@@ -50,8 +50,18 @@ impl Guest for Legacy {
             .into_iter()
             .map(|item| Record { stream: STREAM.into(), key: id_of(item), json: item.get().to_string() })
             .collect();
-        let next = exchange.response.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("link")).find_map(|h| next_link(&h.value));
-        Ok(Page { records, rejects: vec![], next: next.map(|url| get(STREAM, url)).into_iter().collect(), checkpoint: None })
+        let next = exchange
+            .response
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("link"))
+            .find_map(|h| next_link(&h.value));
+        Ok(Page {
+            records,
+            rejects: vec![],
+            next: next.map(|url| get(STREAM, url)).into_iter().collect(),
+            checkpoint: None,
+        })
     }
 }
 
