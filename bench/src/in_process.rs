@@ -25,7 +25,8 @@ pub fn remember_home(dir: tempfile::TempDir) {
     *HOME.lock().expect("home lock") = Some(dir);
 }
 
-fn home_dir() -> Result<std::path::PathBuf> {
+/// The host-overhead run's folder.
+pub fn home_dir() -> Result<std::path::PathBuf> {
     HOME.lock().expect("home lock").as_ref().map(|d| d.path().to_path_buf()).context("host overhead runs first")
 }
 

@@ -1,11 +1,13 @@
-//! `cargo xtask bench`: apiary measured as users run it (raw storage, limits, checkpoints and
-//! exactly-once output all on), side by side with references, printed as ratios.
+//! `cargo xtask bench`: apiary measured as users run it (raw storage, limits, checkpoints,
+//! schema inference and exactly-once output all on), side by side with references, printed as
+//! ratios.
 //!
 //! Every figure comes from this run on this machine; nothing is remembered between runs.
 
 mod children;
 mod figures;
 mod in_process;
+mod schemas;
 
 use std::path::PathBuf;
 
@@ -33,6 +35,8 @@ async fn main() -> Result<()> {
     in_process::reparse_scaling(&paths, &mut table).await?;
     children::memory(&paths, &mut table)?;
     in_process::fixed_costs(&paths, &mut table).await?;
+    schemas::sync_cost(&paths, &mut table).await?;
+    schemas::judge_cost(&paths, &mut table).await?;
     children::rate_accuracy(&paths, &mut table)?;
     table.print();
     Ok(())

@@ -10,6 +10,10 @@
 //!
 //! `GET /search/issues?q=...&per_page=M&page=N` serves the same records in GitHub's search format.
 //!
+//! `--drift-after N` serves the generated pages after the first N drifted, as an API that changes
+//! its payload without a new version: `comments` turns from an integer into a string, `locked`
+//! is gone and `importance` is new.
+//!
 //! `GET /__mock/stats` returns request counts as JSON. [`Faults`] (429 with `Retry-After`, 5xx,
 //! connection resets, slow responses, truncated bodies) and enforced per-endpoint rate limits
 //! ([`EndpointLimit`], violations counted) are switched on in [`MockConfig`] or by flags.

@@ -33,6 +33,9 @@ pub struct MockConfig {
     pub deprecated: Vec<String>,
     /// Every response is held this long first: a real API's round trip.
     pub latency: std::time::Duration,
+    /// Generated pages after this many are served drifted (a field's type changed, one gone,
+    /// one new): an API changing its payload without a new version.
+    pub drift_after: Option<u64>,
 }
 
 impl Default for MockConfig {
@@ -44,6 +47,7 @@ impl Default for MockConfig {
             limits: Vec::new(),
             deprecated: Vec::new(),
             latency: std::time::Duration::ZERO,
+            drift_after: None,
         }
     }
 }
@@ -278,7 +282,12 @@ fn generated_page(state: &AppState, kind: Generated, path: &str, query: &str) ->
     let per_page = number("per_page").unwrap_or(30).clamp(1, 1000);
     let page = number("page").unwrap_or(1);
     let pages = state.config.pages;
-    let issues = generated::page_body(page, per_page, pages, |n| state.config.faults.drops_id(n));
+    let shape = if state.config.drift_after.is_some_and(|after| page > after) {
+        generated::Shape::Drifted
+    } else {
+        generated::Shape::Usual
+    };
+    let issues = generated::page_body(page, per_page, pages, shape, |n| state.config.faults.drops_id(n));
     let body = match kind {
         Generated::Issues => issues,
         Generated::Search => {

@@ -95,7 +95,7 @@ impl RunSchemas {
         Some(observer.lock().expect("schema observer lock").schema()).filter(|s| s.records() > 0)
     }
 
-    /// Record what the run saw of each of `streams` (its observed schema and drift, under the
+    /// Record what a sync run saw of each of `streams` (its observed schema and drift, under the
     /// run's connector and API version) and give a stream without an accepted schema its
     /// first: the declared shape, else the observed schema (as inferred). A stream whose
     /// endpoint declares a schema follows the declaration while its accepted schema is a

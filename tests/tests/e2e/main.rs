@@ -7,6 +7,7 @@ mod connectors;
 mod dlq;
 mod fetching;
 mod resume;
+mod schemas;
 mod security;
 mod skeleton;
 mod versions;

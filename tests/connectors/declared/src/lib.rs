@@ -26,7 +26,7 @@ pub struct Issue {
 
 impl Connector for Declared {
     fn manifest() -> Manifest {
-        let mut manifest = apiary_sdk::manifest("declared", "0.2.0", "v1", "https://api.example.com");
+        let mut manifest = apiary_sdk::manifest("declared", "0.2.0", "2025-01-01", "https://api.example.com");
         let issues = Endpoint::get("issues", "/repos/apiary-mock/generated/issues").primary_key(&["id"]);
         let issues =
             if cfg!(feature = "invalid") { issues.schema(r#"{"type": 12}"#) } else { issues.schema_of::<Issue>() };

@@ -28,7 +28,7 @@ impl Guest for Legacy {
         Manifest {
             name: "legacy".into(),
             version: "0.1.0".into(),
-            api_version: "v1".into(),
+            api_version: "2024-01-01".into(),
             base_url: "https://api.example.com".into(),
             allowed_hosts: vec![],
             auth: Auth::None,
