@@ -109,7 +109,7 @@ fn syncs_labels_and_inspects_the_connector() {
     let labels = read_jsonl(&scratch.output("labels", "labels"));
     assert_eq!(labels.len(), 9, "every recorded label satisfies the schema labels declare");
     assert!(labels.iter().all(|l| l["id"].is_u64() && l["name"].is_string()));
-    assert!(!ran.stdout.contains("dead letter"), "{}", ran.stdout);
+    assert!(!ran.stdout.contains("dead letter(s) added"), "{}", ran.stdout);
 
     let inspected = scratch.apiary(&["inspect", wasm.to_str().unwrap(), "--json"]);
     assert!(inspected.success, "{inspected:?}");
