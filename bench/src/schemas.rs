@@ -1,6 +1,6 @@
-//! 8. What stream schemas cost: a whole sync with schema inference on vs off (the host's
-//! internal setting; users have no switch), and the acceptance path alone on the stored pages:
-//! inference off, on, and on with a declared JSON Schema validated on every record.
+//! Figure 8, what stream schemas cost: a whole sync with schema inference on vs off (the host's
+//! internal setting; users have no switch), and the acceptance path alone on the stored pages
+//! with inference off, on, and on with a declared JSON Schema validated on every record.
 
 use std::sync::Arc;
 use std::time::Instant;

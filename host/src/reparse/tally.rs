@@ -67,10 +67,10 @@ impl Tally {
         self.pages += 1;
         self.bytes += meta.body_bytes;
         let origin = PageOrigin { stream: &meta.stream, request: &meta.request, exchange: meta.id };
-        if let (Some(judge), Some(parsed)) = (&self.old, p.old) {
-            if let Verdict::Accept(old) = judge.schemas.judge(origin, parsed, &judge.connector) {
-                self.old_prints.add(&old.records);
-            }
+        if let (Some(judge), Some(parsed)) = (&self.old, p.old)
+            && let Verdict::Accept(old) = judge.schemas.judge(origin, parsed, &judge.connector)
+        {
+            self.old_prints.add(&old.records);
         }
         let counts = self.by_stream.entry(meta.stream.clone()).or_default();
         counts.pages += 1;

@@ -28,6 +28,17 @@ fn github_pipeline(scratch: &Scratch, base_url: &str, extra: &str) -> String {
     scratch.write("gh.toml", spec.toml()).to_str().unwrap().to_string()
 }
 
+/// A pipeline `name` of every stream of test connector `wasm`; the path of its file.
+fn plain_pipeline(scratch: &Scratch, name: &str, wasm: &str, base_url: &str) -> String {
+    let wasm = connector_wasm(wasm);
+    let spec = PipelineSpec { name, connector: &wasm, base_url, streams: &[], config: &[], extra: "" };
+    scratch
+        .write(&format!("{name}-{}.toml", wasm.file_stem().unwrap().to_str().unwrap()), spec.toml())
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 fn json(ran: &apiary_e2e::harness::Ran) -> Value {
     assert!(ran.success, "{ran:?}");
     serde_json::from_str(&ran.stdout).unwrap_or_else(|e| panic!("{e}: {}", ran.stdout))
@@ -156,17 +167,8 @@ fn freeze_holds_exactly_the_drifted_records_until_accept_and_replay_load_them_on
 fn a_declared_schema_is_enforced_and_an_invalid_one_is_refused_at_load() {
     let drifting = MockProcess::start(&binary("apiary-mock"), &["--pages", "3", "--drift-after", "2"]).unwrap();
     let scratch = Scratch::new();
-    let wasm = connector_wasm("declared_connector");
-    let spec = PipelineSpec {
-        name: "declared",
-        connector: &wasm,
-        base_url: drifting.base_url(),
-        streams: &[],
-        config: &[],
-        extra: "",
-    };
-    let pipeline = scratch.write("declared.toml", spec.toml());
-    let report = json(&scratch.apiary(&["run", pipeline.to_str().unwrap(), "--json"]));
+    let pipeline = plain_pipeline(&scratch, "declared", "declared_connector", drifting.base_url());
+    let report = json(&scratch.apiary(&["run", &pipeline, "--json"]));
     let counts = &report["streams"]["issues"];
     assert_eq!((counts["records"].as_u64(), counts["dead_letters"].as_u64()), (Some(10), Some(5)));
     let letters = json(&scratch.apiary(&["dlq", "list", "--json"]));
@@ -178,20 +180,11 @@ fn a_declared_schema_is_enforced_and_an_invalid_one_is_refused_at_load() {
     let shown = json(&scratch.apiary(&["schema", "show", "declared", "--json"]));
     assert_eq!(shown[0]["accepted"]["source"], "declared");
 
-    let invalid = connector_wasm("declared_invalid");
-    let spec = PipelineSpec {
-        name: "invalid",
-        connector: &invalid,
-        base_url: drifting.base_url(),
-        streams: &[],
-        config: &[],
-        extra: "",
-    };
-    let ran = scratch.apiary(&["run", scratch.write("invalid.toml", spec.toml()).to_str().unwrap()]);
+    let ran = scratch.apiary(&["run", &plain_pipeline(&scratch, "invalid", "declared_invalid", drifting.base_url())]);
     assert!(!ran.success);
     assert!(ran.stderr.contains("endpoint issues declares a schema that is not valid JSON Schema"), "{}", ran.stderr);
     assert_eq!(ran.stderr.trim().lines().count(), 1, "one line: {}", ran.stderr);
-    let inspected = scratch.apiary(&["inspect", invalid.to_str().unwrap()]);
+    let inspected = scratch.apiary(&["inspect", connector_wasm("declared_invalid").to_str().unwrap()]);
     assert!(!inspected.success && inspected.stderr.contains("endpoint issues declares"), "{inspected:?}");
 }
 
@@ -203,30 +196,13 @@ fn a_0_1_connector_still_syncs_and_impact_tells_how_the_data_changed_at_the_next
     let inspected = json(&scratch.apiary(&["inspect", legacy.to_str().unwrap(), "--json"]));
     assert_eq!(inspected["contract"], "0.1.x");
     assert!(inspected["manifest"]["endpoints"][0].get("schema").is_none(), "0.1 declares no schema");
-    let spec = PipelineSpec {
-        name: "p",
-        connector: &legacy,
-        base_url: usual.base_url(),
-        streams: &[],
-        config: &[],
-        extra: "",
-    };
-    let v1 = scratch.write("p.toml", spec.toml());
-    let report = json(&scratch.apiary(&["run", v1.to_str().unwrap(), "--json"]));
+    let v1 = plain_pipeline(&scratch, "p", "legacy_connector", usual.base_url());
+    let report = json(&scratch.apiary(&["run", &v1, "--json"]));
     assert_eq!(report["streams"]["issues"]["records"], 20, "a 0.1 connector syncs");
     assert_eq!(report["run"]["connector"]["api_version"], "2024-01-01");
 
-    let declared = connector_wasm("declared_connector");
-    let spec = PipelineSpec {
-        name: "p",
-        connector: &declared,
-        base_url: drifting.base_url(),
-        streams: &[],
-        config: &[],
-        extra: "",
-    };
-    let v2 = scratch.write("p2.toml", spec.toml());
-    assert!(scratch.apiary(&["run", v2.to_str().unwrap()]).success);
+    let v2 = plain_pipeline(&scratch, "p", "declared_connector", drifting.base_url());
+    assert!(scratch.apiary(&["run", &v2]).success);
 
     let impact = json(&scratch.apiary(&["impact", "--api-version", "2024-01-01", "--json"]));
     let change = &impact["pipelines"][0]["schema_changes"][0];
