@@ -20,7 +20,8 @@ use crate::store::{ExchangeId, NewDeadLetter, Stage};
 pub struct Accepted {
     /// Valid records, to write.
     pub records: Vec<Record>,
-    /// `record` letters: rejects and invalid records, holding their payloads.
+    /// `record` letters: rejects, invalid records and records their stream's schema refuses
+    /// (a frozen contract, a declared schema), holding their payloads.
     pub letters: Vec<NewDeadLetter>,
     /// Follow-up requests.
     pub next: Vec<Request>,

@@ -58,7 +58,7 @@ pub fn conclude(
     };
     // A replay judges a few held records again: it says nothing about the streams' shape.
     let schema_drift = match run.kind {
-        RunKind::Sync => shared.schemas.record(store, &shared.context, &shared.connector, streams),
+        RunKind::Sync => shared.schemas.record(store, (&shared.context, &run.outcome), &shared.connector, streams),
         _ => Ok(Default::default()),
     };
     outcome?;

@@ -14,7 +14,7 @@ use crate::config::Pipeline;
 use crate::model::{Page, ParseError};
 use crate::runtime::{CallError, LoadedConnector};
 use crate::schema::{Contract, Drift, SchemaError, SchemaObserver, StreamSchema};
-use crate::store::{AcceptedSchema, RunContext, SchemaSource, Store, StoreError};
+use crate::store::{AcceptedSchema, RunContext, RunOutcome, SchemaSource, Store, StoreError};
 
 /// Whether a run learns its records' schemas. Always on for users; the benchmark turns it off
 /// to measure what it costs (there is no flag for it).
@@ -97,13 +97,14 @@ impl RunSchemas {
 
     /// Record what a sync run saw of each of `streams` (its observed schema and drift, under the
     /// run's connector and API version) and give a stream without an accepted schema its
-    /// first: the declared shape, else the observed schema (as inferred). A stream whose
-    /// endpoint declares a schema follows the declaration while its accepted schema is a
-    /// declared one. Returns the drift of every stream that drifted; the observers start over.
+    /// first: the declared shape, else, once the run has `outcome` succeeded, the observed
+    /// schema (as inferred; a stopped run's part is not the whole). A stream whose endpoint
+    /// declares a schema follows the declaration while its accepted schema is a declared one.
+    /// Returns the drift of every stream that drifted; the observers start over.
     pub fn record(
         &self,
         store: &Store,
-        context: &RunContext,
+        (context, outcome): (&RunContext, &RunOutcome),
         connector: &LoadedConnector,
         streams: &[String],
     ) -> Result<BTreeMap<String, Drift>, StoreError> {
@@ -125,7 +126,7 @@ impl RunSchemas {
                 continue;
             }
             let observed = store.record_observed_schema(context, stream, &observation)?;
-            if state.accepted.is_none() && declared.is_none() {
+            if state.accepted.is_none() && declared.is_none() && *outcome == RunOutcome::Succeeded {
                 let (schema, run) = (&observed.schema, Some(context.run));
                 store.set_accepted_schema(&context.pipeline, stream, SchemaSource::Inferred, schema, run)?;
             }
