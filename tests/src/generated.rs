@@ -1,6 +1,14 @@
-//! The generated collection: deterministic GitHub issue-like records.
+//! The generated collections: deterministic GitHub issue-like records, served as
+//! `/repos/{owner}/generated/issues` (a JSON array) and `/search/issues` (GitHub's search
+//! format), paginated with `Link: rel="next"`.
 
 use std::fmt::Write;
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+
+use crate::faults::Faults;
+use crate::server::json_response;
 
 /// How the generated records look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +18,63 @@ pub enum Shape {
     /// Drifted, as an API changing its payload without a new version: `comments` is a string
     /// (`"3"`), `locked` is gone and `importance` (an integer) is new.
     Drifted,
+}
+
+/// Which generated collection a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generated {
+    /// `/repos/{owner}/generated/issues`.
+    Issues,
+    /// `/search/issues`.
+    Search,
+}
+
+/// The generated collection `path` names, if any.
+pub fn kind_of(path: &str) -> Option<Generated> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["repos", _, "generated", "issues"] => Some(Generated::Issues),
+        ["search", "issues"] => Some(Generated::Search),
+        _ => None,
+    }
+}
+
+/// What a generated page depends on besides the request.
+pub struct Collection<'a> {
+    /// Pages in every collection.
+    pub pages: u64,
+    /// The mock's own URL, for `Link` headers.
+    pub base_url: &'a str,
+    /// Which records lose their `id`.
+    pub faults: &'a Faults,
+    /// Pages after this many are served drifted.
+    pub drift_after: Option<u64>,
+}
+
+/// The page of collection `kind` that `path?query` asks for (`per_page`, `page`, `q`).
+pub fn page_response(kind: Generated, path: &str, query: &str, collection: &Collection<'_>) -> Response {
+    let param =
+        |name: &str| query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v);
+    let number = |name: &str| param(name).and_then(|v| v.parse::<u64>().ok());
+    let per_page = number("per_page").unwrap_or(30).clamp(1, 1000);
+    let page = number("page").unwrap_or(1);
+    let pages = collection.pages;
+    let shape = if collection.drift_after.is_some_and(|after| page > after) { Shape::Drifted } else { Shape::Usual };
+    let issues = page_body(page, per_page, pages, shape, |n| collection.faults.drops_id(n));
+    let body = match kind {
+        Generated::Issues => issues,
+        Generated::Search => {
+            format!(r#"{{"total_count":{},"incomplete_results":false,"items":{issues}}}"#, pages * per_page)
+        }
+    };
+    let mut response = json_response(StatusCode::OK, body.into_bytes());
+    let q = param("q").map(|q| format!("q={q}&")).unwrap_or_default();
+    let link_to = |n: u64| format!("<{}{path}?{q}per_page={per_page}&page={n}>", collection.base_url);
+    if page < pages {
+        let link = format!("{}; rel=\"next\", {}; rel=\"last\"", link_to(page + 1), link_to(pages));
+        response.headers_mut().insert("link", HeaderValue::from_str(&link).expect("ASCII link"));
+    }
+    response
 }
 
 /// The body of page `page` (1-based) of `per_page` records of `shape`; empty past the last
@@ -47,7 +112,7 @@ fn write_issue(out: &mut String, n: u64, shape: Shape) {
         out,
         r#"{{"id":{id},"number":{n},"node_id":"I_kwDO{n:08}","title":"Generated issue {n}","state":"{state}",{locked}"comments":{comments}{importance},"user":{{"login":"user{u}","id":{u},"type":"User","site_admin":false}},"labels":[{{"id":{l},"name":"label-{l}","color":"ededed","default":false}}],"amount":"{whole}.{cents:02}","created_at":"2024-01-{day:02}T10:00:00Z","updated_at":"2024-02-{day:02}T12:30:00Z","closed_at":null,"author_association":"MEMBER","body":"{body}"}}"#,
         id = 1_000_000_000 + n,
-        state = if n % 3 == 0 { "closed" } else { "open" },
+        state = if n.is_multiple_of(3) { "closed" } else { "open" },
         u = 100 + n % 50,
         l = n % 7,
         whole = n * 37 % 100_000,

@@ -2,7 +2,8 @@
 //! home, pipeline files, and running the real `apiary` binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The cargo profile folder the running test binary was built into (`target/debug`).
 pub fn profile_dir() -> PathBuf {
@@ -105,17 +106,43 @@ impl Scratch {
         self.apiary_with_env(args, &[])
     }
 
-    /// Run `apiary` with extra environment variables. The compile cache and its key are the
-    /// tests' own (shared by every test, under the target folder), not the user's.
+    /// Run `apiary` with extra environment variables.
     pub fn apiary_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
-        let mut command = Command::new(binary("apiary"));
-        command.arg("--home").arg(self.home()).args(args).env_remove("RUST_LOG");
-        let cache = test_cache();
-        command.env("APIARY_CACHE_DIR", cache.join("components")).env("XDG_CONFIG_HOME", cache.join("config"));
+        let mut command = self.command(args);
         for (k, v) in env {
             command.env(k, v);
         }
         command.output().expect("running apiary").into()
+    }
+
+    /// Start `apiary args...` in the background and return it, still running, once `output`
+    /// holds at least `lines` lines: a run caught halfway, to kill or stop.
+    ///
+    /// # Panics
+    /// When the process ends first, or `output` does not grow that far within a minute.
+    pub fn spawn_until_lines(&self, args: &[&str], output: &Path, lines: usize) -> std::process::Child {
+        let mut child =
+            self.command(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("starting apiary");
+        let started = Instant::now();
+        while std::fs::read(output).map_or(0, |b| b.iter().filter(|c| **c == b'\n').count()) < lines {
+            if let Some(status) = child.try_wait().expect("polling apiary") {
+                panic!("apiary {args:?} ended ({status}) before {} had {lines} lines", output.display());
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "{} did not reach {lines} lines", output.display());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child
+    }
+
+    /// The command `apiary --home <home> args...`, to run in the background or under another
+    /// program. The compile cache and its key are the tests' own (shared by every test, under
+    /// the target folder), not the user's.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary("apiary"));
+        command.arg("--home").arg(self.home()).args(args).env_remove("RUST_LOG");
+        let cache = test_cache();
+        command.env("APIARY_CACHE_DIR", cache.join("components")).env("XDG_CONFIG_HOME", cache.join("config"));
+        command
     }
 }
 
@@ -159,4 +186,23 @@ impl PipelineSpec<'_> {
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+}
+
+/// Every file under `dir`, recursively (none when it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+/// The files under `dir` whose bytes contain `needle`: where a secret leaked to.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let needle = needle.as_bytes();
+    files_under(dir)
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle)))
+        .collect()
 }

@@ -16,17 +16,23 @@
 //!
 //! `GET /__mock/stats` returns request counts as JSON. [`Faults`] (429 with `Retry-After`, 5xx,
 //! connection resets, slow responses, truncated bodies) and enforced per-endpoint rate limits
-//! ([`EndpointLimit`], violations counted) are switched on in [`MockConfig`] or by flags.
+//! ([`EndpointLimit`], violations counted) are switched on in [`MockConfig`] or by flags, and so
+//! are redirects ([`RedirectRule`]) and named rate limits reported on responses
+//! ([`RateResource`]). Recorded traffic wins over a generated route of the same path.
 
 mod apis;
 mod faults;
 mod generated;
 pub mod harness;
 mod limits;
+mod quota;
 mod recorded;
+mod redirects;
 mod server;
 pub mod spawn;
 
 pub use faults::Faults;
 pub use limits::{EndpointLimit, LimitStats};
+pub use quota::RateResource;
+pub use redirects::RedirectRule;
 pub use server::{MockConfig, Stats, serve};

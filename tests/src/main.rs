@@ -1,17 +1,22 @@
 //! `apiary-mock`: the mock API server, on loopback. Prints `listening on http://127.0.0.1:PORT`
 //! on its first line of stdout, then serves until killed.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
-use apiary_e2e::{EndpointLimit, Faults, MockConfig, serve};
+use anyhow::bail;
+use apiary_e2e::{EndpointLimit, Faults, MockConfig, RateResource, RedirectRule, serve};
 use clap::Parser;
 
 /// The mock API server for apiary's tests and demo (loopback only).
 #[derive(Debug, Parser)]
 struct Args {
-    /// Port on 127.0.0.1; 0 picks a free one.
+    /// Port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// A loopback address to listen on (127.0.0.2 is another host than 127.0.0.1 to a client).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
     /// A folder of octokit fixture files to replay.
     #[arg(long)]
     fixtures: Option<PathBuf>,
@@ -58,12 +63,22 @@ struct Args {
     /// `importance` new (the same records every time).
     #[arg(long)]
     drift_after: Option<u64>,
+    /// Answer 302 to TARGET_URL (or a path), query kept: PATH_PART=TARGET_URL (repeatable).
+    #[arg(long = "redirect")]
+    redirects: Vec<RedirectRule>,
+    /// Report the named rate limit NAME on paths containing PATH_PART, used up by the first
+    /// response for EXHAUSTED_S seconds when given: PATH_PART=NAME[/EXHAUSTED_S] (repeatable).
+    #[arg(long = "rate-resource")]
+    rate_resources: Vec<RateResource>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    if !args.bind.is_loopback() {
+        bail!("--bind {}: the mock listens on loopback only (127.0.0.0/8 or ::1)", args.bind);
+    }
+    let listener = tokio::net::TcpListener::bind((args.bind, args.port)).await?;
     println!("listening on http://{}", listener.local_addr()?);
     let faults = Faults {
         throttle: args.fault_429,
@@ -86,6 +101,8 @@ async fn main() -> anyhow::Result<()> {
             deprecated: args.deprecated,
             latency: std::time::Duration::from_millis(args.latency_ms),
             drift_after: args.drift_after,
+            redirects: args.redirects,
+            rate_resources: args.rate_resources,
         },
     )
     .await

@@ -15,7 +15,9 @@ use crate::apis;
 use crate::faults::{Fault, Faults};
 use crate::generated;
 use crate::limits::{EndpointLimit, Enforced, LimitStats};
+use crate::quota::{Quota, RateResource};
 use crate::recorded::Recordings;
+use crate::redirects::RedirectRule;
 
 /// What the mock serves.
 #[derive(Debug, Clone)]
@@ -36,6 +38,10 @@ pub struct MockConfig {
     /// Generated pages after this many are served drifted (a field's type changed, one gone,
     /// one new): an API changing its payload without a new version.
     pub drift_after: Option<u64>,
+    /// Requests answered `302` to somewhere else.
+    pub redirects: Vec<RedirectRule>,
+    /// Named rate limits reported on responses (`X-RateLimit-Resource`).
+    pub rate_resources: Vec<RateResource>,
 }
 
 impl Default for MockConfig {
@@ -48,6 +54,8 @@ impl Default for MockConfig {
             deprecated: Vec::new(),
             latency: std::time::Duration::ZERO,
             drift_after: None,
+            redirects: Vec::new(),
+            rate_resources: Vec::new(),
         }
     }
 }
@@ -67,6 +75,9 @@ pub struct Stats {
     pub idempotency_keys: std::collections::BTreeSet<String>,
     /// Each enforced limit's counts, by its path part.
     pub limits: BTreeMap<String, LimitStats>,
+    /// Every `Referer` header received.
+    #[serde(default)]
+    pub referers: Vec<String>,
 }
 
 /// The parts of a request that decide its response.
@@ -84,6 +95,7 @@ struct AppState {
     base_url: String,
     stats: Mutex<Stats>,
     limits: Mutex<Vec<Enforced>>,
+    quotas: Vec<Quota>,
     started: std::time::Instant,
 }
 
@@ -97,7 +109,8 @@ pub async fn serve(listener: TcpListener, config: MockConfig) -> anyhow::Result<
     let limits = Mutex::new(config.limits.iter().cloned().map(Enforced::new).collect());
     let started = std::time::Instant::now();
     let stats = Mutex::new(Stats::default());
-    let state = Arc::new(AppState { config, recordings, base_url, stats, limits, started });
+    let quotas = config.rate_resources.iter().cloned().map(Quota::new).collect();
+    let state = Arc::new(AppState { config, recordings, base_url, stats, limits, quotas, started });
     let app = axum::Router::new().fallback(handle).with_state(state);
     axum::serve(listener, app).await?;
     Ok(())
@@ -118,6 +131,10 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> R
     }
     if request.headers().contains_key("authorization") || query.split('&').any(|kv| kv.starts_with("api_key=")) {
         state.stats.lock().expect("stats lock").authorized += 1;
+    }
+    if let Some(referer) = request.headers().get("referer") {
+        let referer = String::from_utf8_lossy(referer.as_bytes()).into_owned();
+        state.stats.lock().expect("stats lock").referers.push(referer);
     }
     if !admit(&state, &path) {
         return throttled(1);
@@ -150,6 +167,9 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> R
     if state.config.deprecated.iter().any(|part| path.contains(part.as_str())) {
         announce_deprecation(&mut response);
     }
+    for quota in &state.quotas {
+        quota.annotate(&path, response.headers_mut());
+    }
     match fault {
         Some(Fault::Reset) => reset_midway(response),
         Some(Fault::Malformed) => truncate(response),
@@ -175,13 +195,30 @@ fn count_request(state: &AppState, key: &str) -> u64 {
     *hits
 }
 
-/// The response without faults: generated collections, then recordings, then 404.
+/// The response without faults: a redirect, then recordings (so recorded traffic wins over a
+/// generated route of the same path), then the generated APIs, then 404.
 fn respond(state: &AppState, request: &RequestInfo) -> Response {
     let (method, path, query, pages) =
         (&request.method, request.path.as_str(), request.query.as_str(), state.config.pages);
+    if let Some(rule) = state.config.redirects.iter().find(|r| r.applies_to(path)) {
+        let mut response = json_response(StatusCode::FOUND, br#"{"message":"Moved"}"#.to_vec());
+        if let Ok(location) = HeaderValue::from_str(&rule.location(query)) {
+            response.headers_mut().insert("location", location);
+        }
+        return response;
+    }
+    if let Some(recorded) = state.recordings.find(method.as_str(), &request.path_and_query) {
+        return replay(state, recorded);
+    }
     if method == Method::GET {
-        if let Some(kind) = generated_kind(path) {
-            return generated_page(state, kind, path, query);
+        if let Some(kind) = generated::kind_of(path) {
+            let collection = generated::Collection {
+                pages,
+                base_url: &state.base_url,
+                faults: &state.config.faults,
+                drift_after: state.config.drift_after,
+            };
+            return generated::page_response(kind, path, query, &collection);
         }
         match path {
             "/v1/charges" => return json_response(StatusCode::OK, apis::stripe_charges(query, pages).into_bytes()),
@@ -203,21 +240,20 @@ fn respond(state: &AppState, request: &RequestInfo) -> Response {
         };
         return json_response(StatusCode::OK, apis::stripe_report_run(key).into_bytes());
     }
-    let path_and_query = request.path_and_query.as_str();
-    match state.recordings.find(method.as_str(), path_and_query) {
-        Some(recorded) => {
-            let mut response = Response::new(Body::from(recorded.body.clone()));
-            *response.status_mut() = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
-            for (name, value) in &recorded.headers {
-                let value = value.replace("https://api.github.com", &state.base_url);
-                if let (Ok(name), Ok(value)) = (name.parse::<axum::http::HeaderName>(), HeaderValue::from_str(&value)) {
-                    response.headers_mut().append(name, value);
-                }
-            }
-            response
+    json_response(StatusCode::NOT_FOUND, br#"{"message":"Not Found"}"#.to_vec())
+}
+
+/// A recorded response, its absolute GitHub URLs pointing at the mock.
+fn replay(state: &AppState, recorded: &crate::recorded::Recorded) -> Response {
+    let mut response = Response::new(Body::from(recorded.body.clone()));
+    *response.status_mut() = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
+    for (name, value) in &recorded.headers {
+        let value = value.replace("https://api.github.com", &state.base_url);
+        if let (Ok(name), Ok(value)) = (name.parse::<axum::http::HeaderName>(), HeaderValue::from_str(&value)) {
+            response.headers_mut().append(name, value);
         }
-        None => json_response(StatusCode::NOT_FOUND, br#"{"message":"Not Found"}"#.to_vec()),
     }
+    response
 }
 
 /// Whether the request is within every enforced limit that applies to its path.
@@ -259,52 +295,8 @@ fn truncate(response: Response) -> Response {
     Response::from_parts(parts, Body::from(r#"[{"id":1,"title":"trunc"#))
 }
 
-/// The generated collections: `/repos/{owner}/generated/issues` and `/search/issues`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Generated {
-    Issues,
-    Search,
-}
-
-fn generated_kind(path: &str) -> Option<Generated> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match parts.as_slice() {
-        ["repos", _, "generated", "issues"] => Some(Generated::Issues),
-        ["search", "issues"] => Some(Generated::Search),
-        _ => None,
-    }
-}
-
-fn generated_page(state: &AppState, kind: Generated, path: &str, query: &str) -> Response {
-    let param =
-        |name: &str| query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v);
-    let number = |name: &str| param(name).and_then(|v| v.parse::<u64>().ok());
-    let per_page = number("per_page").unwrap_or(30).clamp(1, 1000);
-    let page = number("page").unwrap_or(1);
-    let pages = state.config.pages;
-    let shape = if state.config.drift_after.is_some_and(|after| page > after) {
-        generated::Shape::Drifted
-    } else {
-        generated::Shape::Usual
-    };
-    let issues = generated::page_body(page, per_page, pages, shape, |n| state.config.faults.drops_id(n));
-    let body = match kind {
-        Generated::Issues => issues,
-        Generated::Search => {
-            format!(r#"{{"total_count":{},"incomplete_results":false,"items":{issues}}}"#, pages * per_page)
-        }
-    };
-    let mut response = json_response(StatusCode::OK, body.into_bytes());
-    let q = param("q").map(|q| format!("q={q}&")).unwrap_or_default();
-    let link_to = |n: u64| format!("<{}{path}?{q}per_page={per_page}&page={n}>", state.base_url);
-    if page < pages {
-        let link = format!("{}; rel=\"next\", {}; rel=\"last\"", link_to(page + 1), link_to(pages));
-        response.headers_mut().insert("link", HeaderValue::from_str(&link).expect("ASCII link"));
-    }
-    response
-}
-
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+/// A response with a JSON body.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));

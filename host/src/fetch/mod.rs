@@ -134,6 +134,13 @@ impl Fetcher {
         &self.http
     }
 
+    /// `url` without the credentials the auth scheme puts in URLs, for a redirect hop: the base
+    /// origin gets them again when the hop is sent, no other origin does, and the stored hop
+    /// never holds them.
+    pub fn strip_credentials(&self, url: &mut Url) {
+        self.auth.strip(url);
+    }
+
     /// The API limits learned from responses: endpoint -> resource.
     pub fn resources(&self) -> BTreeMap<String, String> {
         self.buckets.resources()
@@ -216,10 +223,13 @@ impl Fetcher {
         *http.url_mut() = url;
         let mut response = self.client.execute(http).await.map_err(|e| self.describe(e))?;
         let status = response.status().as_u16();
+        // A header may echo a secret (a `Location` keeping the query): none is stored or parsed.
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| Header::new(name.as_str(), String::from_utf8_lossy(value.as_bytes())))
+            .map(|(name, value)| {
+                Header::new(name.as_str(), self.secrets().redact(&String::from_utf8_lossy(value.as_bytes())))
+            })
             .collect();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.describe(e))? {

@@ -74,15 +74,31 @@ impl Target {
         url.origin() == self.base.origin()
     }
 
+    /// The base URL requests resolve against.
+    pub fn base(&self) -> &str {
+        self.base.as_str()
+    }
+
     /// `url` relative to the base URL (`/path?query`) when it lies under it, as given otherwise:
     /// how requests are stored, so that a stored frontier or dead letter follows `--base-url`.
     pub fn relative(&self, url: &str) -> String {
-        let base = self.base.as_str().trim_end_matches('/');
-        match url.strip_prefix(base) {
-            Some(rest) if rest.starts_with('/') => rest.to_string(),
-            Some("") => "/".to_string(),
-            _ => url.to_string(),
-        }
+        under(self.base.as_str(), url).unwrap_or_else(|| url.to_string())
+    }
+
+    /// `url` relative to the base URL a stored page was fetched under (`earlier`) when it lies
+    /// under that one, else as [`Target::relative`] makes it: a page fetched before the base
+    /// URL changed (a resume or replay with `--base-url`) links to the old one.
+    pub fn relative_to_either(&self, url: &str, earlier: Option<&str>) -> String {
+        earlier.and_then(|earlier| under(earlier, url)).unwrap_or_else(|| self.relative(url))
+    }
+}
+
+/// `url` as `/path?query` relative to `base`, when it lies under it.
+fn under(base: &str, url: &str) -> Option<String> {
+    match url.strip_prefix(base.trim_end_matches('/'))? {
+        "" => Some("/".to_string()),
+        rest if rest.starts_with('/') => Some(rest.to_string()),
+        _ => None,
     }
 }
 
@@ -129,6 +145,10 @@ mod tests {
         assert_eq!(t.relative("https://uploads.github.com/x"), "https://uploads.github.com/x");
         assert!(t.is_base_origin(&url::Url::parse("http://127.0.0.1:8080/other").unwrap()));
         assert!(!t.is_base_origin(&url::Url::parse("https://uploads.github.com/x").unwrap()));
+        let old = Some("http://127.0.0.1:7000/api");
+        assert_eq!(t.relative_to_either("http://127.0.0.1:7000/api/repos/x?page=3", old), "/repos/x?page=3");
+        assert_eq!(t.relative_to_either("http://127.0.0.1:8080/api/repos/x", old), "/repos/x");
+        assert_eq!(t.relative_to_either("https://uploads.github.com/x", old), "https://uploads.github.com/x");
     }
 
     #[test]

@@ -13,10 +13,14 @@ use super::StoreError;
 /// How long opening for writing waits for another apiary process to close the database.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
+/// redb's page cache (its default is 1 GiB, filled by every page written): a sync appends and
+/// reads little back, so a small cache keeps memory flat however long the sync.
+const CACHE_BYTES: usize = 8 << 20;
+
 /// Every process opens the file in this mode: one writer and any number of readers at once.
 fn builder() -> Builder {
     let mut builder = Database::builder();
-    builder.set_concurrency_mode(ConcurrencyMode::SingleWriter);
+    builder.set_concurrency_mode(ConcurrencyMode::SingleWriter).set_cache_size(CACHE_BYTES);
     builder
 }
 
@@ -58,7 +62,8 @@ fn create(path: &Path, initialise: impl FnOnce(&Database) -> Result<(), StoreErr
     }
     let partial = partial_path(path);
     let _ = std::fs::remove_file(&partial);
-    let made = create_at(&partial).and_then(|db| {
+    // Errors name the database, not its temporary name.
+    let made = builder().create(&partial).map_err(|e| describe(path, e)).and_then(|db| {
         initialise(&db)?;
         drop(db);
         std::fs::rename(&partial, path).map_err(io)

@@ -4,20 +4,27 @@ use serde::{Deserialize, Serialize};
 
 use super::counts::add_counts;
 use super::tables::{self, RAW_BODY, RAW_META};
-use super::{Counts, ExchangeId, RunId, Store, StoreError, codec, db_error};
+use redb::WriteTransaction;
+
+use super::{Counts, ExchangeId, RunContext, RunId, Store, StoreError, codec, db_error};
 use crate::model::{ConnectorIdentity, Exchange, Header, Request, Response};
 
-/// An exchange about to be stored.
+/// An exchange about to be stored, its id reserved and its body already compressed (so the
+/// compression can run beside the parse, off the commit's path).
 #[derive(Debug, Clone)]
-pub struct NewExchange<'a> {
-    /// The run, pipeline and connector that fetched it.
-    pub context: &'a super::RunContext,
+pub struct ExchangeWrite {
+    /// Its id, reserved from the store.
+    pub id: ExchangeId,
     /// The request (secrets already redacted) and the response.
-    pub exchange: &'a Exchange,
+    pub exchange: Exchange,
+    /// The response body, zstd-compressed.
+    pub compressed: Vec<u8>,
     /// Which attempt this response came from (1 = first try).
     pub attempt: u32,
     /// Which redirect hop of the attempt (0 = the request itself).
     pub hop: u32,
+    /// The base URL the request was resolved against (see [`RawMeta::base_url`]).
+    pub base_url: Option<String>,
     /// How long the request took, in ms.
     pub duration_ms: u64,
     /// The frontier entry whose page this is, when it is to be parsed: the exchange is marked
@@ -25,8 +32,31 @@ pub struct NewExchange<'a> {
     /// from storage instead of fetching it again. `None` for attempts and hops kept as evidence.
     pub to_parse: Option<super::FrontierId>,
     /// Counts to commit with it (the attempt, the waits before it); the exchange and its bytes
-    /// are added here.
+    /// are added when it is stored.
     pub counts: Counts,
+}
+
+impl ExchangeWrite {
+    /// `exchange` ready to store in `store`: an id reserved, the body compressed.
+    pub fn new(store: &Store, exchange: Exchange) -> ExchangeWrite {
+        ExchangeWrite::compressing(store.reservations().exchange(), exchange)
+    }
+
+    /// `exchange` under the reserved id `id`, its body compressed now.
+    pub fn compressing(id: ExchangeId, exchange: Exchange) -> ExchangeWrite {
+        let compressed = codec::compress(&exchange.response.body);
+        ExchangeWrite {
+            id,
+            exchange,
+            compressed,
+            attempt: 1,
+            hop: 0,
+            base_url: None,
+            duration_ms: 0,
+            to_parse: None,
+            counts: Counts::default(),
+        }
+    }
 }
 
 /// Everything stored about an exchange except its body.
@@ -57,6 +87,11 @@ pub struct RawMeta {
     /// Which redirect hop of that attempt (0 = the request itself).
     #[serde(default)]
     pub hop: u32,
+    /// The base URL the request was resolved against when it was fetched: absolute links in a
+    /// stored page that lie under it are made relative again when the page is parsed later (a
+    /// resume, a replay), so they follow the base URL in force then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
     /// Body length as received.
     pub body_bytes: u64,
     /// Body length as stored (compressed).
@@ -88,43 +123,10 @@ impl RawExchange {
 }
 
 impl Store {
-    /// Store an exchange and commit it, durably, before anything parses it; returns what was
-    /// stored. (Readers in other processes share the file, so every commit is durable: redb
-    /// allows no other kind then.)
-    pub fn put_exchange(&self, new: NewExchange<'_>) -> Result<RawMeta, StoreError> {
-        let body = &new.exchange.response.body;
-        let compressed = codec::compress(body);
+    /// Store one exchange in a transaction of its own; returns what was stored.
+    pub fn put_exchange(&self, context: &RunContext, new: ExchangeWrite) -> Result<RawMeta, StoreError> {
         let write = self.write()?;
-        let id = tables::next_id(&write.open_table(RAW_META).map_err(db_error)?)?;
-        let meta = RawMeta {
-            id: ExchangeId(id),
-            run: new.context.run,
-            pipeline: new.context.pipeline.clone(),
-            stream: new.exchange.request.endpoint.clone(),
-            connector: new.context.connector.clone(),
-            request: new.exchange.request.clone(),
-            status: new.exchange.response.status,
-            headers: new.exchange.response.headers.clone(),
-            fetched_at_ms: new.exchange.fetched_at_ms,
-            duration_ms: new.duration_ms,
-            attempt: new.attempt,
-            hop: new.hop,
-            body_bytes: body.len() as u64,
-            stored_bytes: compressed.len() as u64,
-        };
-        tables::put_json(&write, RAW_META, id, &meta)?;
-        if let Some(entry) = new.to_parse {
-            super::sync_state::mark_unprocessed(&write, id, entry)?;
-        }
-        write.open_table(RAW_BODY).map_err(db_error)?.insert(id, compressed.as_slice()).map_err(db_error)?;
-        let mut counts = new.counts;
-        counts.add(&Counts {
-            exchanges: 1,
-            raw_bytes: meta.body_bytes,
-            stored_bytes: meta.stored_bytes,
-            ..Counts::default()
-        });
-        add_counts(&write, new.context.run, &meta.stream, &counts)?;
+        let meta = insert_exchange(&write, context, &new)?;
         write.commit().map_err(db_error)?;
         Ok(meta)
     }
@@ -150,4 +152,44 @@ impl Store {
     pub fn raw_list(&self, keep: impl Fn(&RawMeta) -> bool) -> Result<Vec<RawMeta>, StoreError> {
         tables::list_json(&self.read()?, RAW_META, keep)
     }
+}
+
+/// Store `new` inside an open write transaction.
+pub(super) fn insert_exchange(
+    write: &WriteTransaction,
+    context: &RunContext,
+    new: &ExchangeWrite,
+) -> Result<RawMeta, StoreError> {
+    let (exchange, id) = (&new.exchange, new.id.0);
+    let meta = RawMeta {
+        id: new.id,
+        run: context.run,
+        pipeline: context.pipeline.clone(),
+        stream: exchange.request.endpoint.clone(),
+        connector: context.connector.clone(),
+        request: exchange.request.clone(),
+        status: exchange.response.status,
+        headers: exchange.response.headers.clone(),
+        fetched_at_ms: exchange.fetched_at_ms,
+        duration_ms: new.duration_ms,
+        attempt: new.attempt,
+        hop: new.hop,
+        base_url: new.base_url.clone(),
+        body_bytes: exchange.response.body.len() as u64,
+        stored_bytes: new.compressed.len() as u64,
+    };
+    tables::put_json(write, RAW_META, id, &meta)?;
+    if let Some(entry) = new.to_parse {
+        super::sync_state::mark_unprocessed(write, &context.pipeline, id, entry)?;
+    }
+    write.open_table(RAW_BODY).map_err(db_error)?.insert(id, new.compressed.as_slice()).map_err(db_error)?;
+    let mut counts = new.counts;
+    counts.add(&Counts {
+        exchanges: 1,
+        raw_bytes: meta.body_bytes,
+        stored_bytes: meta.stored_bytes,
+        ..Counts::default()
+    });
+    add_counts(write, context.run, &meta.stream, &counts)?;
+    Ok(meta)
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
+use super::committer::Committer;
 use super::schemas::{Inference, RunSchemas};
 use super::shared::Shared;
 use crate::config::Pipeline;
@@ -78,18 +79,21 @@ impl Session {
         cancel: CancellationToken,
     ) -> (Arc<Shared>, Vec<String>) {
         let context = RunContext { run, pipeline: pipeline.name.clone(), connector: self.connector.identity().clone() };
+        let sink = Arc::new(Mutex::new(self.sink));
+        let committer = Committer::start(self.store.clone(), sink.clone(), context.clone(), cancel.clone());
         let shared = Arc::new(Shared {
             pipeline: pipeline.clone(),
             connector: self.connector,
             fetcher: self.fetcher,
             store: self.store,
-            sink: Arc::new(Mutex::new(self.sink)),
+            sink,
             schemas: self.schemas,
             context,
             observer,
             cancel,
             deprecations: Mutex::new(BTreeMap::new()),
             progress: Mutex::new(Progress::default()),
+            committer,
         });
         (shared, self.warnings)
     }

@@ -3,7 +3,7 @@
 use apiary_e2e::harness::{PipelineSpec, Ran, Scratch, connector_wasm};
 
 /// The run failed with exactly one line on stderr, starting `error:`, containing every `needle`.
-fn assert_one_line_error(ran: &Ran, needles: &[&str]) {
+pub fn assert_one_line_error(ran: &Ran, needles: &[&str]) {
     assert!(!ran.success, "expected failure: {ran:?}");
     assert_eq!(ran.code, Some(1));
     let lines: Vec<&str> = ran.stderr.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -1,5 +1,5 @@
 //! The dead-letter queue from the command line: list, show, replay with a fixed connector
-//! (pagination continues past the bad page), purge.
+//! (pagination continues past the bad page, at a new base URL too), purge.
 
 use apiary_e2e::harness::{PipelineSpec, Scratch, binary, connector_wasm, read_jsonl};
 use apiary_e2e::spawn::MockProcess;
@@ -82,6 +82,23 @@ fn replay_of_record_letters_writes_only_the_records_now_accepted() {
 
     // The same connector still rejects them: nothing is written twice, nothing resolved.
     let replayed = scratch.apiary(&["dlq", "replay", pipeline.to_str().unwrap()]);
-    assert!(replayed.stdout.contains(&format!("0 resolved, {rejected} still open")), "{}", replayed.stdout);
+    assert!(replayed.stdout.contains(&format!("0 resolved, {rejected} still open")), "{replayed:?}");
     assert_eq!(read_jsonl(&scratch.output("gh", "issues")).len(), before);
+}
+
+#[test]
+fn replay_at_a_new_base_url_follows_the_stored_pages_links_there() {
+    let mut old = MockProcess::start(&binary("apiary-mock"), &["--pages", "6"]).unwrap();
+    let scratch = Scratch::new();
+    let broken = versioned_pipeline(&scratch, old.base_url(), "v1");
+    assert!(scratch.apiary(&["run", &broken]).success, "page 3 is a parse letter; its Link points at the old mock");
+    old.stop();
+
+    let new = MockProcess::start(&binary("apiary-mock"), &["--pages", "6"]).unwrap();
+    let fixed = versioned_pipeline(&scratch, old.base_url(), "v2");
+    let replayed = scratch.apiary(&["dlq", "replay", &fixed, "--base-url", new.base_url()]);
+    assert!(replayed.stdout.contains("1 resolved, 0 still open"), "{replayed:?}");
+    assert!(!replayed.stdout.contains("dead letter(s) added"), "{}", replayed.stdout);
+    assert_eq!(read_jsonl(&scratch.output("versioned", "issues")).len(), 30, "pages 4-6 came from the new base URL");
+    assert_eq!(new.stats().unwrap().total, 3, "the new base URL served pages 4 to 6");
 }

@@ -1,15 +1,22 @@
 //! End-to-end tests: the real `apiary` binary, real connector components, the mock API as a
 //! real server process on loopback, a real redb file. One test binary, so one link.
 
+mod api_limits;
+mod attempts;
 mod authoring;
 mod bad_input;
 mod connectors;
 mod dlq;
+mod exactly_once;
 mod fetching;
+mod guards;
+mod interrupted;
+mod redirects;
 mod resume;
 mod schemas;
 mod security;
 mod skeleton;
+mod store_errors;
 mod versions;
 
 use apiary_e2e::harness::{binary, github_fixtures};

@@ -14,10 +14,12 @@ fn mock(args: &[&str]) -> MockProcess {
 }
 
 /// No rate limit to speak of: these tests are about storage, not pacing.
-const UNLIMITED: &str = "[retry]\nbase-ms = 10\nmax-ms = 50\n\n[http]\ntimeout-ms = 1000\n\n\
+pub const UNLIMITED: &str = "[retry]\nbase-ms = 10\nmax-ms = 50\n\n[http]\ntimeout-ms = 1000\n\n\
                          [buckets.core]\nrequests = 100000\nper-ms = 1000\nburst = 1000\nallow-raise = true\n";
 
-fn generated_pipeline(scratch: &Scratch, base_url: &str, per_page: &str) -> String {
+/// Pipeline `generated`: the github connector's `issues` of the mock's generated collection,
+/// `per_page` records a page, unpaced.
+pub fn generated_pipeline(scratch: &Scratch, base_url: &str, per_page: &str) -> String {
     let wasm = connector_wasm("github_connector");
     let spec = PipelineSpec {
         name: "generated",
@@ -89,14 +91,8 @@ fn restart_abandons_the_interrupted_run_and_cuts_its_output() {
     let mock = mock(&["--pages", "1500"]);
     let scratch = Scratch::new();
     let pipeline = generated_pipeline(&scratch, mock.base_url(), "5");
-    let mut child = Command::new(binary("apiary"))
-        .arg("--home")
-        .arg(scratch.home())
-        .args(["run", &pipeline])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Killed once it has written something, however loaded the machine is.
+    let mut child = scratch.spawn_until_lines(&["run", &pipeline], &scratch.output("generated", "issues"), 100);
     child.kill().unwrap();
     child.wait().unwrap();
     let ran = scratch.apiary(&["run", &pipeline, "--restart"]);
