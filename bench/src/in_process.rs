@@ -34,7 +34,8 @@ pub fn remember_home(collection: Collection, dir: tempfile::TempDir) {
     HOMES.lock().expect("homes lock").push((collection, dir));
 }
 
-fn home_dir(collection: Collection) -> Result<std::path::PathBuf> {
+/// The folder of the run that synced `collection`.
+pub fn home_dir(collection: Collection) -> Result<std::path::PathBuf> {
     let homes = HOMES.lock().expect("homes lock");
     let found = homes.iter().find(|(c, _)| *c == collection).map(|(_, d)| d.path().to_path_buf());
     found.with_context(|| format!("the run syncing the {collection:?} collection comes first"))

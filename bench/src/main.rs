@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: apiary measured as users run it (raw storage, limits, checkpoints and
-//! exactly-once output all on), side by side with references, printed as ratios.
+//! `cargo xtask bench`: apiary measured as users run it (raw storage, limits, checkpoints,
+//! schema inference and exactly-once output all on), side by side with references, printed as
+//! ratios.
 //!
 //! Every figure comes from this run on this machine; nothing is remembered between runs.
 
@@ -7,6 +8,7 @@ mod children;
 mod figures;
 mod in_process;
 mod peer;
+mod schemas;
 
 use std::path::PathBuf;
 
@@ -43,8 +45,8 @@ async fn main() -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("apiary benchmark: {cores} cores, release build, mock API on loopback\n");
     let mut table = figures::Table::default();
-    // Figures 2, 3 and 5 read the stores of the runs behind figures 1 and 8.
-    if only.wants_any(&["1", "2", "3", "5"]) {
+    // Figures 2, 3, 5 and 9 read the stores of the runs behind figures 1 and 8.
+    if only.wants_any(&["1", "2", "3", "5", "9"]) {
         children::host_overhead(&paths, &mut table).await?;
     }
     if only.wants_any(&["8", "2"]) {
@@ -62,6 +64,10 @@ async fn main() -> Result<()> {
     if only.wants_any(&["5"]) {
         in_process::fixed_costs(&paths, &mut table).await?;
     }
+    if only.wants_any(&["9"]) {
+        schemas::sync_cost(&paths, &mut table).await?;
+        schemas::judge_cost(&paths, &mut table).await?;
+    }
     if only.wants_any(&["7"]) {
         children::rate_accuracy(&paths, &mut table)?;
     }
@@ -73,7 +79,7 @@ async fn main() -> Result<()> {
 struct Selection(Vec<String>);
 
 impl Selection {
-    const FIGURES: [&str; 7] = ["1", "2", "3", "4", "5", "7", "8"];
+    const FIGURES: [&str; 8] = ["1", "2", "3", "4", "5", "7", "8", "9"];
 
     fn from_args() -> Result<Selection> {
         let named: Vec<String> = std::env::args().skip(1).collect();

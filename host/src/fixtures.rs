@@ -1,20 +1,21 @@
 //! `apiary test CONNECTOR.wasm --fixtures DIR --endpoint E`: recorded exchanges through the real
-//! host and the connector's wasm, offline, judged on the same acceptance path as a sync.
-//! Fixtures are octokit-format recordings (a JSON array of `scope`, `method`, `path`, `status`,
-//! `headers`, `response`) or exports of `apiary raw show ID --json`. Only the exchanges of the
-//! endpoint are run: same method, and a path that matches the endpoint's (`{name}` matches one
-//! segment) or ends in the same resource (`/repositories/1000/issues` for
-//! `/repos/{owner}/{repo}/issues`, as a `Link` header may point); the others are reported as
-//! skipped.
+//! host and the connector's wasm, offline, judged on the same acceptance path as a sync (a
+//! record failing the endpoint's declared schema counts as a reject). Fixtures are octokit-format
+//! recordings (a JSON array of `scope`, `method`, `path`, `status`, `headers`, `response`) or
+//! exports of `apiary raw show ID --json`. Only the exchanges of the endpoint are run: same
+//! method, and a path that matches the endpoint's (`{name}` matches one segment) or ends in the
+//! same resource (`/repositories/1000/issues` for `/repos/{owner}/{repo}/issues`, as a `Link`
+//! header may point); the others are reported as skipped.
 
 use std::path::{Path, PathBuf};
 
 use apiary_sdk::testing::RecordedExchange;
 use serde::{Deserialize, Serialize};
 
-use crate::accept::{self, PageOrigin, Verdict};
+use crate::accept::{self, PageOrigin, SchemaCheck, Verdict};
 use crate::model::{Endpoint, Exchange, Header, Method, Request, Response};
 use crate::runtime::LoadedConnector;
+use crate::schema::{Contract, SchemaObserver};
 use crate::store::{ExchangeId, RawMeta};
 
 /// Fixtures could not be read.
@@ -91,6 +92,7 @@ pub fn run_fixtures(connector: &LoadedConnector, dir: &Path, endpoint: &str) -> 
         return Err(error(dir, "no *.json fixtures here".into()));
     }
     let mut report = FixtureReport::default();
+    let mut observer = SchemaObserver::new(connector.declared(endpoint).map(|d| d.shape()));
     for file in files {
         let text = std::fs::read_to_string(&file).map_err(|e| error(&file, e.to_string()))?;
         for exchange in exchanges_in(&text, endpoint).map_err(|reason| error(&file, reason))? {
@@ -100,7 +102,12 @@ pub fn run_fixtures(connector: &LoadedConnector, dir: &Path, endpoint: &str) -> 
                 continue;
             }
             let origin = PageOrigin { stream: endpoint, request: &exchange.request, exchange: ExchangeId(0) };
-            let result = match accept::judge(origin, connector.parse(&exchange), connector.limits()) {
+            let mut check = SchemaCheck {
+                observer: Some(&mut observer),
+                contract: Contract::Evolve,
+                declared: connector.declared(endpoint),
+            };
+            let result = match accept::judge(origin, connector.parse(&exchange), connector.limits(), &mut check) {
                 Verdict::Accept(page) => Ok(PageSummary {
                     records: page.records.len(),
                     rejects: page.letters.len(),
@@ -183,6 +190,7 @@ mod tests {
             primary_key: vec![],
             cursor_field: None,
             idempotency_key: None,
+            schema: None,
         }
     }
 

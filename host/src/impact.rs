@@ -1,11 +1,13 @@
-//! Which pipelines and which stored data an API version touches: the question to answer the
-//! day an API announces that a version goes away.
+//! Which pipelines and which stored data an API version touches, and how their records changed
+//! shape at the next API version: the questions to answer the day an API announces that a
+//! version goes away.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::store::{Deprecation, RunId, RunOutcome, Store, StoreError};
+use crate::schema::Drift;
+use crate::store::{Deprecation, RunId, RunOutcome, SchemaPoint, Store, StoreError};
 
 /// What one pipeline has to do with the API version.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -26,6 +28,19 @@ pub struct PipelineImpact {
     pub first_seen_ms: Option<u64>,
     /// See `first_seen_ms`.
     pub last_seen_ms: Option<u64>,
+    /// How each stream's records changed from this API version to the next one its runs saw.
+    pub schema_changes: Vec<SchemaChange>,
+}
+
+/// How one stream's records changed shape between two API versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchemaChange {
+    /// The stream.
+    pub stream: String,
+    /// The API version its runs saw next.
+    pub next_version: String,
+    /// Fields added, gone, changed type (empty: the same shape).
+    pub drift: Drift,
 }
 
 /// Everything stored that speaks `api_version`.
@@ -59,9 +74,28 @@ pub fn impact(store: &Store, api_version: &str, connector: Option<&str>) -> Resu
     for letter in store.dead_letters(|l| matches(&l.connector) && l.resolved_by.is_none())? {
         slot(&mut by_pipeline, &letter.pipeline).open_dead_letters += 1;
     }
+    for entry in by_pipeline.values_mut() {
+        entry.schema_changes = schema_changes(store, &entry.pipeline, api_version)?;
+    }
     let deprecations =
         store.deprecations(|d| d.api_version == api_version && connector.is_none_or(|n| n == d.connector))?;
     Ok(Impact { api_version: api_version.to_string(), pipelines: by_pipeline.into_values().collect(), deprecations })
+}
+
+/// How each stream of `pipeline` changed from `api_version` to the next API version seen.
+fn schema_changes(store: &Store, pipeline: &str, api_version: &str) -> Result<Vec<SchemaChange>, StoreError> {
+    let mut streams: Vec<String> = store.observed_schemas(pipeline, None)?.into_iter().map(|o| o.stream).collect();
+    streams.dedup();
+    let mut changes = Vec::new();
+    for stream in streams {
+        let versions = store.schema_api_versions(pipeline, &stream)?;
+        let Some(at) = versions.iter().position(|v| v == api_version) else { continue };
+        let Some(next) = versions.get(at + 1) else { continue };
+        let (from, to) = (SchemaPoint::ApiVersion(api_version.to_string()), SchemaPoint::ApiVersion(next.clone()));
+        let drift = store.schema_diff(pipeline, &stream, &from, &to)?;
+        changes.push(SchemaChange { stream, next_version: next.clone(), drift });
+    }
+    Ok(changes)
 }
 
 /// The pipeline's entry, created on first use.

@@ -37,10 +37,10 @@
 
 #[doc(hidden)]
 pub mod __private {
-    /// The code wit-bindgen generates from `wit/connector.wit`.
+    /// The code wit-bindgen generates from `wit/0.2/connector.wit` (`apiary:connector@0.2.0`).
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "wit/0.1",
+            path: "wit/0.2",
             world: "connector",
             pub_export_macro: true,
             export_macro_name: "__export_connector_world",
@@ -67,6 +67,8 @@ pub use __private::bindings::apiary::connector::types::{
 pub use http::{link_next, link_relation, query_escape};
 pub use manifest::{DEFAULT_RETRY_STATUSES, check_manifest, manifest};
 pub use records::{json_array_records, json_field_records, key_of, reject_missing_keys};
+/// The crate behind [`Endpoint::schema_of`], for `#[derive(JsonSchema)]`.
+pub use schemars::{self, JsonSchema};
 
 /// An API connector: what the API is, and how to read it.
 ///

@@ -61,7 +61,52 @@ impl Endpoint {
             primary_key: Vec::new(),
             cursor_field: None,
             idempotency_key: None,
+            schema: None,
         }
+    }
+
+    /// Declare the JSON Schema every record of this stream satisfies, as JSON text. The host
+    /// compiles it when it loads the connector (a schema that is not valid JSON Schema refuses
+    /// the load, naming this endpoint) and makes every record that fails it a `record` dead
+    /// letter carrying the validator's message. The draft is the one `$schema` names (2020-12
+    /// when none); `$ref`s must point inside the document.
+    ///
+    /// ```
+    /// use apiary_sdk::Endpoint;
+    /// let labels = Endpoint::get("labels", "/repos/{owner}/{repo}/labels").schema(
+    ///     r#"{"type": "object", "required": ["id", "name"],
+    ///         "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}"#,
+    /// );
+    /// assert!(labels.schema.as_deref().unwrap().contains("\"required\""));
+    /// ```
+    pub fn schema(mut self, json: impl Into<String>) -> Endpoint {
+        self.schema = Some(json.into());
+        self
+    }
+
+    /// Declare the schema of the Rust type `T`, derived with [`schemars`] (`#[derive(JsonSchema)]`,
+    /// honouring `#[serde(..)]` attributes): the same as [`Endpoint::schema`] with its JSON.
+    /// A field of type `Option<_>` may be `null` or missing; every other field is required.
+    ///
+    /// ```
+    /// use apiary_sdk::{Endpoint, JsonSchema};
+    ///
+    /// #[derive(JsonSchema)]
+    /// #[schemars(crate = "apiary_sdk::schemars")] // not needed when you depend on schemars yourself
+    /// struct Label {
+    ///     id: u64,
+    ///     name: String,
+    ///     description: Option<String>,
+    /// }
+    ///
+    /// let labels = Endpoint::get("labels", "/repos/{owner}/{repo}/labels").schema_of::<Label>();
+    /// let schema: serde_json::Value = serde_json::from_str(labels.schema.as_deref().unwrap()).unwrap();
+    /// assert_eq!(schema["properties"]["id"]["type"], "integer");
+    /// assert_eq!(schema["required"], serde_json::json!(["id", "name"]));
+    /// ```
+    pub fn schema_of<T: schemars::JsonSchema>(self) -> Endpoint {
+        let schema = schemars::schema_for!(T);
+        self.schema(serde_json::to_string(&schema).expect("a derived schema is JSON"))
     }
 
     /// The header the API reads an idempotency key from; lets the host retry a POST safely.
@@ -168,6 +213,13 @@ pub fn check_manifest(m: &Manifest) -> Vec<String> {
         if e.max_in_flight == 0 {
             problem(format!("endpoint `{}` has max-in-flight 0: no request could ever be sent", e.name));
         }
+        if let Some(text) = &e.schema {
+            match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(_) | serde_json::Value::Bool(_)) => {}
+                Ok(_) => problem(format!("endpoint `{}` declares a schema that is not a JSON object", e.name)),
+                Err(error) => problem(format!("endpoint `{}` declares a schema that is not JSON: {error}", e.name)),
+            }
+        }
     }
     problems
 }
@@ -181,13 +233,16 @@ mod tests {
         let mut m = manifest("x", "1.0.0", "v1", "https://api.example.com");
         m.endpoints.push(Endpoint::get("items", "/items").bucket("core"));
         m.endpoints.push(Endpoint::get("items", "/items"));
+        m.endpoints.push(Endpoint::get("typed", "/typed").schema("{\"type\": "));
         let problems = check_manifest(&m);
         assert!(
             problems.iter().any(|p| p.contains("bucket `core`, which the manifest does not declare")),
             "{problems:?}"
         );
         assert!(problems.iter().any(|p| p.contains("declared twice")));
+        assert!(problems.iter().any(|p| p.starts_with("endpoint `typed` declares a schema that is not JSON")));
         m.buckets.push(Bucket::new("core", 10, 1000, 1));
+        m.endpoints.pop();
         m.endpoints.pop();
         assert!(check_manifest(&m).is_empty(), "{:?}", check_manifest(&m));
         let bad = manifest("", "one", "", "");

@@ -16,6 +16,9 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("versioned-connector", "", "versioned_v1"),
     ("versioned-connector", "v2", "versioned_v2"),
     ("bench-connector", "", "bench_connector"),
+    ("legacy-connector", "", "legacy_connector"),
+    ("declared-connector", "", "declared_connector"),
+    ("declared-connector", "invalid", "declared_invalid"),
 ];
 
 fn main() {

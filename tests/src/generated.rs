@@ -10,6 +10,16 @@ use axum::response::Response;
 use crate::faults::Faults;
 use crate::server::json_response;
 
+/// How the generated records look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// As always.
+    Usual,
+    /// Drifted, as an API changing its payload without a new version: `comments` is a string
+    /// (`"3"`), `locked` is gone and `importance` (an integer) is new.
+    Drifted,
+}
+
 /// Which generated collection a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Generated {
@@ -37,6 +47,8 @@ pub struct Collection<'a> {
     pub base_url: &'a str,
     /// Which records lose their `id`.
     pub faults: &'a Faults,
+    /// Pages after this many are served drifted.
+    pub drift_after: Option<u64>,
 }
 
 /// The page of collection `kind` that `path?query` asks for (`per_page`, `page`, `q`).
@@ -47,7 +59,8 @@ pub fn page_response(kind: Generated, path: &str, query: &str, collection: &Coll
     let per_page = number("per_page").unwrap_or(30).clamp(1, 1000);
     let page = number("page").unwrap_or(1);
     let pages = collection.pages;
-    let issues = page_body(page, per_page, pages, |n| collection.faults.drops_id(n));
+    let shape = if collection.drift_after.is_some_and(|after| page > after) { Shape::Drifted } else { Shape::Usual };
+    let issues = page_body(page, per_page, pages, shape, |n| collection.faults.drops_id(n));
     let body = match kind {
         Generated::Issues => issues,
         Generated::Search => {
@@ -64,11 +77,11 @@ pub fn page_response(kind: Generated, path: &str, query: &str, collection: &Coll
     response
 }
 
-/// The body of page `page` (1-based) of `per_page` records; empty past the last page. Records
-/// for which `drop_id(n)` holds are served without their `id`.
-pub fn page_body(page: u64, per_page: u64, pages: u64, drop_id: impl Fn(u64) -> bool) -> String {
+/// The body of page `page` (1-based) of `per_page` records of `shape`; empty past the last
+/// page. Records for which `drop_id(n)` holds are served without their `id`.
+pub fn page_body(page: u64, per_page: u64, pages: u64, shape: Shape, drop_id: impl Fn(u64) -> bool) -> String {
     let numbers = if page >= 1 && page <= pages { (page - 1) * per_page + 1..page * per_page + 1 } else { 0..0 };
-    records_array(numbers, 1200, write_issue, |n| 1_000_000_000 + n, drop_id)
+    records_array(numbers, 1200, |out, n| write_issue(out, n, shape), |n| 1_000_000_000 + n, drop_id)
 }
 
 /// A JSON array of the records numbered `numbers` (about `record_size` bytes each), each
@@ -77,7 +90,7 @@ pub fn page_body(page: u64, per_page: u64, pages: u64, drop_id: impl Fn(u64) -> 
 pub fn records_array(
     numbers: std::ops::Range<u64>,
     record_size: usize,
-    write: fn(&mut String, u64),
+    write: impl Fn(&mut String, u64),
     id_of: fn(u64) -> u64,
     drop_id: impl Fn(u64) -> bool,
 ) -> String {
@@ -98,16 +111,19 @@ pub fn records_array(
     body
 }
 
-/// One issue record with id `n`: same `n`, same bytes, every time.
-fn write_issue(out: &mut String, n: u64) {
+/// One issue record with id `n`: same `n` and shape, same bytes, every time.
+fn write_issue(out: &mut String, n: u64, shape: Shape) {
     let text =
         "Steps to reproduce: sync the endpoint, kill the process, resume it. Expected every record exactly once. ";
+    let (locked, comments, importance) = match shape {
+        Shape::Usual => (r#""locked":false,"#.to_string(), (n % 17).to_string(), String::new()),
+        Shape::Drifted => (String::new(), format!("\"{}\"", n % 17), format!(r#","importance":{}"#, n % 5)),
+    };
     let _ = write!(
         out,
-        r#"{{"id":{id},"number":{n},"node_id":"I_kwDO{n:08}","title":"Generated issue {n}","state":"{state}","locked":false,"comments":{comments},"user":{{"login":"user{u}","id":{u},"type":"User","site_admin":false}},"labels":[{{"id":{l},"name":"label-{l}","color":"ededed","default":false}}],"amount":"{whole}.{cents:02}","created_at":"2024-01-{day:02}T10:00:00Z","updated_at":"2024-02-{day:02}T12:30:00Z","closed_at":null,"author_association":"MEMBER","body":"{body}"}}"#,
+        r#"{{"id":{id},"number":{n},"node_id":"I_kwDO{n:08}","title":"Generated issue {n}","state":"{state}",{locked}"comments":{comments}{importance},"user":{{"login":"user{u}","id":{u},"type":"User","site_admin":false}},"labels":[{{"id":{l},"name":"label-{l}","color":"ededed","default":false}}],"amount":"{whole}.{cents:02}","created_at":"2024-01-{day:02}T10:00:00Z","updated_at":"2024-02-{day:02}T12:30:00Z","closed_at":null,"author_association":"MEMBER","body":"{body}"}}"#,
         id = 1_000_000_000 + n,
         state = if n.is_multiple_of(3) { "closed" } else { "open" },
-        comments = n % 17,
         u = 100 + n % 50,
         l = n % 7,
         whole = n * 37 % 100_000,
@@ -123,15 +139,27 @@ mod tests {
 
     #[test]
     fn pages_hold_valid_deterministic_records_of_about_a_kilobyte() {
-        let body = page_body(2, 10, 3, |_| false);
-        assert_eq!(body, page_body(2, 10, 3, |_| false));
+        let body = page_body(2, 10, 3, Shape::Usual, |_| false);
+        assert_eq!(body, page_body(2, 10, 3, Shape::Usual, |_| false));
         let records: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
         assert_eq!(records.len(), 10);
         assert_eq!(records[0]["number"], 11);
         let average = body.len() / 10;
         assert!((900..2000).contains(&average), "{average} bytes per record");
-        assert_eq!(page_body(4, 10, 3, |_| false), "[]");
-        let without: Vec<serde_json::Value> = serde_json::from_str(&page_body(1, 3, 3, |n| n == 2)).unwrap();
+        assert_eq!(page_body(4, 10, 3, Shape::Usual, |_| false), "[]");
+        let without: Vec<serde_json::Value> =
+            serde_json::from_str(&page_body(1, 3, 3, Shape::Usual, |n| n == 2)).unwrap();
         assert!(without[1].get("id").is_none() && without[0].get("id").is_some());
+    }
+
+    #[test]
+    fn drifted_records_change_a_type_lose_a_field_and_gain_one() {
+        let usual: Vec<serde_json::Value> = serde_json::from_str(&page_body(1, 2, 1, Shape::Usual, |_| false)).unwrap();
+        let drifted: Vec<serde_json::Value> =
+            serde_json::from_str(&page_body(1, 2, 1, Shape::Drifted, |_| false)).unwrap();
+        assert_eq!((usual[1]["comments"].as_u64(), drifted[1]["comments"].as_str()), (Some(2), Some("2")));
+        assert!(usual[1].get("locked").is_some() && drifted[1].get("locked").is_none());
+        assert!(usual[1].get("importance").is_none() && drifted[1]["importance"] == 2);
+        assert_eq!(drifted[1]["id"], usual[1]["id"], "the same records otherwise");
     }
 }

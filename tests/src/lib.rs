@@ -13,6 +13,9 @@
 //! **The large collection**, the benchmark's input: records of about 1.5 KB at
 //! `GET /repos/{owner}/large/issues?per_page=M&page=N` (`Link` chain) and
 //! `GET /api/events?limit=M&cursor=C` (cursor in the body), pages set by [`LargePages`].
+//! `--drift-after N` serves the generated pages after the first N drifted, as an API that changes
+//! its payload without a new version: `comments` turns from an integer into a string, `locked`
+//! is gone and `importance` is new.
 //!
 //! `GET /__mock/stats` returns request counts as JSON. [`Faults`] (429 with `Retry-After`, 5xx,
 //! connection resets, slow responses, truncated bodies) and enforced per-endpoint rate limits

@@ -65,6 +65,10 @@ struct Args {
     /// Hold every response this many ms: a real API's round trip.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Serve generated pages after the first N drifted: `comments` a string, `locked` gone,
+    /// `importance` new (the same records every time).
+    #[arg(long)]
+    drift_after: Option<u64>,
     /// Answer 302 to TARGET_URL (or a path), query kept: PATH_PART=TARGET_URL (repeatable).
     #[arg(long = "redirect")]
     redirects: Vec<RedirectRule>,
@@ -106,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
             limits: args.limits,
             deprecated: args.deprecated,
             latency: std::time::Duration::from_millis(args.latency_ms),
+            drift_after: args.drift_after,
             redirects: args.redirects,
             rate_resources: args.rate_resources,
         },

@@ -38,6 +38,9 @@ pub struct MockConfig {
     pub deprecated: Vec<String>,
     /// Every response is held this long first: a real API's round trip.
     pub latency: std::time::Duration,
+    /// Generated pages after this many are served drifted (a field's type changed, one gone,
+    /// one new): an API changing its payload without a new version.
+    pub drift_after: Option<u64>,
     /// Requests answered `302` to somewhere else.
     pub redirects: Vec<RedirectRule>,
     /// Named rate limits reported on responses (`X-RateLimit-Resource`).
@@ -54,6 +57,7 @@ impl Default for MockConfig {
             limits: Vec::new(),
             deprecated: Vec::new(),
             latency: std::time::Duration::ZERO,
+            drift_after: None,
             redirects: Vec::new(),
             rate_resources: Vec::new(),
         }
@@ -216,7 +220,12 @@ fn respond(state: &AppState, request: &RequestInfo) -> Response {
             return large::respond(chain, path, query, state.config.large, &state.base_url, &drop_id);
         }
         if let Some(kind) = generated::kind_of(path) {
-            let collection = generated::Collection { pages, base_url: &state.base_url, faults: &state.config.faults };
+            let collection = generated::Collection {
+                pages,
+                base_url: &state.base_url,
+                faults: &state.config.faults,
+                drift_after: state.config.drift_after,
+            };
             return generated::page_response(kind, path, query, &collection);
         }
         match path {

@@ -26,6 +26,7 @@ const WASM_PACKAGES: &[&str] = &[
     "rogue-connector",
     "future-connector",
     "bench-connector",
+    "legacy-connector",
 ];
 
 fn main() -> Result<()> {

@@ -5,14 +5,36 @@
 //! `search_issues` (`[config] query`), paginated by following the `Link: rel="next"` header
 //! exactly as given. Every request draws from the `core` bucket (5,000 requests per hour); search
 //! also draws from its own `search` bucket (30 per minute). Speaks API version `2022-11-28`.
+//! `labels` declares its schema (derived from [`Label`]), so the host checks every label against
+//! it; the other streams' schemas are inferred by the host.
 
 use apiary_sdk::{Auth, Bucket, Connector, Endpoint, Exchange, Manifest, Page, ParseError, Request, SyncContext};
+use schemars::JsonSchema;
 
 /// The GitHub connector.
 pub struct GitHub;
 
 /// The GitHub REST API version this connector speaks.
 pub const API_VERSION: &str = "2022-11-28";
+
+/// A label as GitHub returns it: the declared schema of the `labels` stream.
+#[derive(Debug, JsonSchema)]
+pub struct Label {
+    /// The label's id.
+    pub id: u64,
+    /// Its GraphQL node id.
+    pub node_id: String,
+    /// Its API URL.
+    pub url: String,
+    /// Its name.
+    pub name: String,
+    /// Its colour, as six hex digits.
+    pub color: String,
+    /// Whether it is one of the repository's default labels.
+    pub default: bool,
+    /// What it is for, if the repository says.
+    pub description: Option<String>,
+}
 
 /// Records per page asked for when the pipeline does not set `per_page`.
 const DEFAULT_PER_PAGE: &str = "100";
@@ -29,7 +51,10 @@ impl Connector for GitHub {
                 .bucket("core")
                 .primary_key(&["id"])
                 .cursor_field("updated_at"),
-            Endpoint::get("labels", "/repos/{owner}/{repo}/labels").bucket("core").primary_key(&["id"]),
+            Endpoint::get("labels", "/repos/{owner}/{repo}/labels")
+                .bucket("core")
+                .primary_key(&["id"])
+                .schema_of::<Label>(),
             Endpoint::get("pulls", "/repos/{owner}/{repo}/pulls").bucket("core").primary_key(&["id"]),
             Endpoint::get("search_issues", "/search/issues").bucket("core").bucket("search").primary_key(&["id"]),
         ];

@@ -94,6 +94,20 @@ fn the_manifest_declares_the_core_bucket_and_api_version() {
 }
 
 #[test]
+fn labels_declare_their_schema_and_the_other_streams_leave_theirs_to_inference() {
+    let manifest = GitHub::manifest();
+    let declared: Vec<&str> =
+        manifest.endpoints.iter().filter(|e| e.schema.is_some()).map(|e| e.name.as_str()).collect();
+    assert_eq!(declared, ["labels"]);
+    let labels = manifest.endpoints.iter().find(|e| e.name == "labels").unwrap();
+    let schema: serde_json::Value = serde_json::from_str(labels.schema.as_deref().unwrap()).unwrap();
+    assert_eq!(schema["properties"]["id"]["type"], "integer");
+    assert_eq!(schema["properties"]["description"]["type"], serde_json::json!(["string", "null"]));
+    let required: Vec<&str> = schema["required"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    assert_eq!(required, ["id", "node_id", "url", "name", "color", "default"], "description may be missing");
+}
+
+#[test]
 fn the_manifest_is_sound() {
     apiary_sdk::testing::assert_manifest_sound::<GitHub>();
 }

@@ -5,6 +5,7 @@ mod connector;
 mod dlq;
 mod print;
 mod progress;
+mod schema;
 mod time_arg;
 mod versions;
 
@@ -67,7 +68,11 @@ enum Command {
     /// Stored raw exchanges.
     #[command(subcommand)]
     Raw(versions::RawCommand),
-    /// Which pipelines, exchanges and dead letters use an API version.
+    /// Stream schemas: what the records look like, how they drifted, which one a stream keeps to.
+    #[command(subcommand)]
+    Schema(schema::SchemaCommand),
+    /// Which pipelines, exchanges and dead letters use an API version, and how the data changed
+    /// at the next one.
     Impact {
         /// The upstream API version, e.g. 2022-11-28.
         #[arg(long)]
@@ -116,6 +121,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Dlq(command) => dlq::dlq(&home, command, args.json).await,
         Command::Reparse(reparse) => versions::reparse(&home, reparse, args.json),
         Command::Raw(command) => versions::raw(&home, command, args.json),
+        Command::Schema(command) => schema::schema(&home, command, args.json),
         Command::Impact { api_version, connector } => {
             versions::impact(&home, &api_version, connector.as_deref(), args.json)
         }
@@ -144,7 +150,7 @@ async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) 
     let pipeline = load_pipeline(pipeline_path, options.base_url)?;
     let runtime = runtime(home)?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
-    let settings = SyncSettings { restart: options.restart, cancel: stop_on_signals() };
+    let settings = SyncSettings { restart: options.restart, cancel: stop_on_signals(), ..SyncSettings::default() };
     let report = sync::run(&pipeline, home, &runtime, settings, progress.clone())
         .await
         .with_context(|| format!("pipeline {}", pipeline_path.display()))?;

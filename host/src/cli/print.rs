@@ -45,6 +45,14 @@ pub fn manifest(identity: &ConnectorIdentity, m: &Manifest) {
             e.cursor_field.as_ref().map(|c| format!("  cursor: {c}")).unwrap_or_default()
         );
     }
+    for e in m.endpoints.iter().filter(|e| e.schema.is_some()) {
+        println!("  declared schema of {}:", e.name);
+        let text = e.schema.as_deref().unwrap_or_default();
+        let pretty = serde_json::from_str::<serde_json::Value>(text).and_then(|v| serde_json::to_string_pretty(&v));
+        for line in pretty.as_deref().unwrap_or(text).lines() {
+            println!("    {line}");
+        }
+    }
 }
 
 /// Print the one-screen summary of a sync.
@@ -100,6 +108,15 @@ pub fn sync_report(report: &SyncReport) {
             run.connector.api_version,
             notice.describe()
         );
+    }
+    for (stream, drift) in &report.schema_drift {
+        println!(
+            "warning: stream `{stream}` drifted from its schema (see `apiary schema show {} --stream {stream}`; `apiary schema accept` takes the new one):",
+            run.pipeline
+        );
+        for change in &drift.changes {
+            println!("  {change}");
+        }
     }
     if !report.rate_limit_resources.is_empty() {
         let learned: Vec<String> = report.rate_limit_resources.iter().map(|(e, r)| format!("{e} -> {r}")).collect();

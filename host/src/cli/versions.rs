@@ -141,6 +141,9 @@ fn print_reparse(r: &ReparseReport) {
         }
         None => println!("  (no diff: the pipeline's own connector could not be loaded)"),
     }
+    for (stream, drift) in r.schema_diff.iter().flatten() {
+        drift.changes.iter().for_each(|change| println!("  schema {stream}: {change}"));
+    }
     println!("  dead letters: {} new in this output; {} page(s) failed to parse", r.created, r.failed_pages);
     if !r.fixable.is_empty() {
         println!(
@@ -258,6 +261,18 @@ fn print_impact(i: &Impact) {
                 p.first_seen_ms.map_or("-".into(), print::when),
                 p.last_seen_ms.map_or("-".into(), print::when)
             );
+        }
+    }
+    for p in &i.pipelines {
+        for change in &p.schema_changes {
+            println!(
+                "  {} stream {}: from API {} to {}:",
+                p.pipeline, change.stream, i.api_version, change.next_version
+            );
+            if change.drift.is_empty() {
+                println!("    the same shape");
+            }
+            change.drift.changes.iter().for_each(|c| println!("    {c}"));
         }
     }
     print_deprecations(&i.deprecations);

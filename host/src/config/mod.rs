@@ -17,12 +17,19 @@
 //!
 //! [sink]
 //! kind = "jsonl"
+//!
+//! [schema]                             # what drift from a stream's schema does
+//! contract = "freeze"                  # default "evolve"
+//! [schema.streams.events]
+//! contract = "evolve"                  # this stream only
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::schema::SchemaPolicy;
 
 mod bounded;
 mod tables;
@@ -79,6 +86,10 @@ pub struct Pipeline {
     /// Limits on each call into the connector.
     #[serde(default)]
     pub limits: LimitOverrides,
+    /// Schema contracts: the pipeline's, and per-stream overrides (checked against the
+    /// connector's streams when it is loaded).
+    #[serde(default)]
+    pub schema: SchemaPolicy,
 }
 
 impl Pipeline {
@@ -275,6 +286,22 @@ per-ms = 1000
         );
         let not_a_number = Pipeline::parse(&format!("{base}[retry]\nmax-attempts = \"9999999999999999999\"\n"));
         assert!(not_a_number.unwrap_err().contains("invalid type"), "a string is not taken for a number");
+    }
+
+    #[test]
+    fn the_schema_table_sets_contracts_and_a_bad_value_names_its_line() {
+        let base = "name = \"x\"\nconnector = \"c.wasm\"\n";
+        let p = Pipeline::parse(&format!(
+            "{base}[schema]\ncontract = \"freeze\"\n[schema.streams.events]\ncontract = \"evolve\"\n"
+        ))
+        .unwrap();
+        assert_eq!(p.schema.contract_for("issues"), crate::schema::Contract::Freeze);
+        assert_eq!(p.schema.contract_for("events"), crate::schema::Contract::Evolve);
+        assert_eq!(Pipeline::parse(base).unwrap().schema, SchemaPolicy::default(), "evolve when absent");
+        let err = Pipeline::parse(&format!("{base}[schema]\ncontract = \"strict\"\n")).unwrap_err();
+        assert!(err.starts_with("line 4 (`[schema] contract`)") && err.contains("freeze"), "{err}");
+        let err = Pipeline::parse(&format!("{base}[schema.streams.events]\nfrozen = true\n")).unwrap_err();
+        assert!(err.contains("unknown field `frozen`"), "{err}");
     }
 
     #[test]

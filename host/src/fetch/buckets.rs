@@ -163,6 +163,7 @@ mod tests {
             primary_key: vec![],
             cursor_field: None,
             idempotency_key: None,
+            schema: None,
         }
     }
 

@@ -28,6 +28,7 @@ fn endpoint(name: &str, method: Method, key: Option<&str>) -> Endpoint {
         primary_key: vec![],
         cursor_field: None,
         idempotency_key: key.map(str::to_string),
+        schema: None,
     }
 }
 

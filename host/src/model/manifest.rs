@@ -74,6 +74,10 @@ pub struct Endpoint {
     pub cursor_field: Option<String>,
     /// The header a non-idempotent request carries an idempotency key in, if the API takes one.
     pub idempotency_key: Option<String>,
+    /// The JSON Schema its records satisfy, as JSON text (contract 0.2; `None` before). Shown
+    /// and stored as the JSON document itself, so it stays readable.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::json_text")]
+    pub schema: Option<String>,
 }
 
 /// Header names an API reports its quota in, when not one of the host's defaults.

@@ -9,6 +9,7 @@
 mod deprecation;
 mod http;
 mod identity;
+mod json_text;
 mod manifest;
 mod page;
 

@@ -3,9 +3,11 @@
 //! The exchanges of a pipeline (optionally one run, one stream, or fetched since a time) go
 //! through the new connector on every core, in batches whose results are written in exchange
 //! order, so the same connector over the same raw gives byte-identical output. Every page is
-//! judged on the same acceptance path as a sync (limits, validation, rejects). The output goes
-//! to a new folder; a previous output is never overwritten. The old connector (the pipeline's)
-//! parses the same exchanges for the diff: since parsing is pure, that is exactly what it wrote.
+//! judged on the same acceptance path as a sync (limits, validation, rejects, the stream's
+//! accepted schema and contract, the connector's declared schema). The output goes to a new
+//! folder; a previous output is never overwritten. The old connector (the pipeline's) parses the
+//! same exchanges for the diff: since parsing is pure, that is exactly what it wrote. The diff
+//! is of records (by key) and of their schemas (fields added, gone, changed type).
 //!
 //! A re-parse's failures are dead letters of its own output (never replayed into the live
 //! one), and it never resolves the live output's letters: it reports the ones the new connector
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 pub use diff::{Fingerprints, StreamDiff};
+use tally::Judge;
 
 use crate::config::Pipeline;
 use crate::home::Home;
@@ -29,10 +32,12 @@ use crate::model::{Exchange, Page, ParseError};
 use crate::policy::ConnectorLimits;
 use crate::progress::{Observer, Progress};
 use crate::runtime::{CallError, LoadError, LoadedConnector, Runtime};
+use crate::schema::Drift;
 use crate::sink::{JsonlSink, Sink, SinkError};
 use crate::store::{
     DeadLetterId, LetterOrigin, RawMeta, RunContext, RunId, RunKind, RunOutcome, RunRecord, Stage, Store, StoreError,
 };
+use crate::sync::{Inference, RunSchemas, RunSchemasError};
 
 /// A re-parse could not run.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +51,9 @@ pub enum ReparseError {
     /// The output could not be written.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// The pipeline's `[schema]` table does not fit the connector.
+    #[error(transparent)]
+    Schemas(#[from] RunSchemasError),
     /// The output folder already holds files.
     #[error("{0} already holds output; choose another --out, or remove it")]
     OutputExists(PathBuf),
@@ -95,6 +103,9 @@ pub struct ReparseReport {
     pub failed_pages: u64,
     /// Old output vs new, per stream (absent when the old connector could not be loaded).
     pub diff: Option<BTreeMap<String, StreamDiff>>,
+    /// How each stream's record schema changed from the old output to the new one (fields
+    /// added, gone, changed type), for the streams that changed; absent like `diff`.
+    pub schema_diff: Option<BTreeMap<String, Drift>>,
     /// Open letters of the live output that the new connector handles: fixed by `dlq replay`
     /// once the pipeline uses it.
     pub fixable: Vec<DeadLetterId>,
@@ -131,6 +142,11 @@ pub fn reparse(
     let new = LoadedConnector::load(runtime, &options.connector, limits.clone())?;
     let old = LoadedConnector::load(runtime, &pipeline.connector, limits).ok();
     let store = Store::open(&home.database())?;
+    let judge = |connector: LoadedConnector| -> Result<Judge, RunSchemasError> {
+        let schemas = RunSchemas::load(&store, pipeline, &connector, Inference::On)?;
+        Ok(Judge { connector, schemas })
+    };
+    let (new_judge, old_judge) = (judge(new.clone())?, old.clone().map(judge).transpose()?);
     let exchanges = select::exchanges(&store, pipeline, options)?;
     select::check_connector(pipeline, &exchanges, &new, options)?;
     let out = select::output_folder(home, pipeline, options.out.as_deref())?;
@@ -150,7 +166,7 @@ pub fn reparse(
             && l.origin == LetterOrigin::Live
             && matches!(l.stage, Stage::Parse | Stage::Record)
     })?;
-    let mut tally = tally::Tally::new(&new, open);
+    let mut tally = tally::Tally::new(new_judge, old_judge, open);
     let total = exchanges.len() as u64;
     for batch in exchanges.chunks(64 * threads) {
         for p in parse_batch(&store, batch, &new, old.as_ref(), threads)? {
@@ -179,6 +195,7 @@ pub fn reparse(
         records: tally.records,
         failed_pages: tally.failed_pages,
         diff: old.map(|_| tally.new_prints.diff_from(&tally.old_prints)),
+        schema_diff: tally.schema_diff(),
         fixable: tally.fixable,
         created,
         threads,

@@ -1,21 +1,31 @@
 //! Running totals of a re-parse: pages written through the one acceptance path, its own dead
-//! letters, fingerprints of old and new output for the diff, and the live letters the new
-//! connector would fix.
+//! letters, fingerprints and schemas of old and new output for the diff, and the live letters
+//! the new connector would fix.
 
 use std::collections::BTreeMap;
 
 use super::{Fingerprints, Parsed, ReparseError};
-use crate::accept::{self, PageOrigin, Verdict};
+use crate::accept::{PageOrigin, Verdict};
 use crate::model::ParseError;
-use crate::policy::ConnectorLimits;
 use crate::runtime::LoadedConnector;
+use crate::schema::Drift;
 use crate::sink::{PageRef, Sink};
 use crate::store::RunContext;
 use crate::store::{Counts, DeadLetter, DeadLetterId, NewDeadLetter, Stage};
+use crate::sync::RunSchemas;
+
+/// A connector and the schema state its pages are judged against.
+pub struct Judge {
+    /// The connector.
+    pub connector: LoadedConnector,
+    /// The stream schemas of the pipeline, with this connector's declared ones.
+    pub schemas: RunSchemas,
+}
 
 /// What a re-parse has done so far.
 pub struct Tally {
-    limits: ConnectorLimits,
+    new: Judge,
+    old: Option<Judge>,
     keys: BTreeMap<String, Vec<String>>,
     open: Vec<DeadLetter>,
     pub pages: u64,
@@ -30,12 +40,14 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// A tally for re-parsing with `new`; `open` are the live output's open parse and record
-    /// letters.
-    pub fn new(new: &LoadedConnector, open: Vec<DeadLetter>) -> Tally {
-        let keys = new.manifest().endpoints.iter().map(|e| (e.name.clone(), e.primary_key.clone())).collect();
+    /// A tally for re-parsing with `new` (and `old`, the pipeline's connector, for the diff);
+    /// `open` are the live output's open parse and record letters.
+    pub fn new(new: Judge, old: Option<Judge>, open: Vec<DeadLetter>) -> Tally {
+        let endpoints = &new.connector.manifest().endpoints;
+        let keys = endpoints.iter().map(|e| (e.name.clone(), e.primary_key.clone())).collect();
         Tally {
-            limits: new.limits().clone(),
+            new,
+            old,
             keys,
             open,
             pages: 0,
@@ -56,13 +68,15 @@ impl Tally {
         self.pages += 1;
         self.bytes += meta.body_bytes;
         let origin = PageOrigin { stream: &meta.stream, request: &meta.request, exchange: meta.id };
-        if let Some(Verdict::Accept(old)) = p.old.map(|old| accept::judge(origin, old, &self.limits)) {
+        if let (Some(judge), Some(parsed)) = (&self.old, p.old)
+            && let Verdict::Accept(old) = judge.schemas.judge(origin, parsed, &judge.connector)
+        {
             self.old_prints.add(&old.records);
         }
         let counts = self.by_stream.entry(meta.stream.clone()).or_default();
         counts.pages += 1;
         counts.raw_bytes += meta.body_bytes;
-        let page = match accept::judge(origin, p.new, &self.limits) {
+        let page = match self.new.schemas.judge(origin, p.new, &self.new.connector) {
             Verdict::Accept(page) => page,
             Verdict::Refetch { reason, .. } => {
                 self.fail(meta, refetch_in_reparse(&reason));
@@ -99,6 +113,16 @@ impl Tally {
         self.new_prints.add(&page.records);
         self.letters.extend(page.letters);
         Ok(())
+    }
+
+    /// How the schema of each stream's records differs from the old connector's output to the
+    /// new one's; `None` without the old connector.
+    pub fn schema_diff(&self) -> Option<BTreeMap<String, Drift>> {
+        let old = self.old.as_ref()?;
+        let streams = self.by_stream.keys();
+        let observed = |judge: &Judge, stream: &str| judge.schemas.observed(stream).unwrap_or_default();
+        let diff = streams.map(|s| (s.clone(), Drift::between(&observed(old, s), &observed(&self.new, s))));
+        Some(diff.filter(|(_, drift)| !drift.is_empty()).collect())
     }
 
     /// The page cannot be used: a parse letter of the re-parse's own output.

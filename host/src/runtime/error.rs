@@ -31,6 +31,9 @@ pub enum LoadError {
     /// The component does not implement the apiary connector contract.
     #[error("{path} is not an apiary connector: {reason} (this host supports {})", ContractVersion::supported_text())]
     NotAConnector { path: PathBuf, reason: String },
+    /// An endpoint declares a schema that is not valid JSON Schema.
+    #[error("{path}: {error}; fix the schema in the connector's manifest")]
+    InvalidSchema { path: PathBuf, error: crate::schema::SchemaError },
     /// The connector's `manifest` call failed.
     #[error("{path}: calling `manifest` failed: {source}")]
     Manifest { path: PathBuf, source: CallError },

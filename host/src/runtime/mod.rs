@@ -13,6 +13,7 @@ mod host_state;
 mod source;
 pub mod wit;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub use wit::ContractVersion;
 
 use crate::model::{ComponentDigest, ConnectorIdentity, Exchange, Manifest, Page, ParseError, Request, SyncContext};
 use crate::policy::ConnectorLimits;
+use crate::schema::DeclaredSchema;
 
 /// A connector loaded and ready to call, cheap to clone and share between threads.
 #[derive(Clone)]
@@ -41,6 +43,7 @@ struct Inner {
     manifest: Manifest,
     identity: ConnectorIdentity,
     limits: ConnectorLimits,
+    declared: BTreeMap<String, DeclaredSchema>,
 }
 
 impl LoadedConnector {
@@ -68,14 +71,21 @@ impl LoadedConnector {
         let bound = wit::Bound::new(runtime.linkers(), contract, &component).map_err(not_a_connector)?;
         let manifest = call_fresh(runtime, "", &limits, |store| bound.manifest(store))
             .map_err(|source| LoadError::Manifest { path: path.to_path_buf(), source })?;
+        let declared = compile_declared(&manifest)
+            .map_err(|error| LoadError::InvalidSchema { path: path.to_path_buf(), error })?;
         let identity = ConnectorIdentity::new(&manifest, digest);
-        let inner = Inner { runtime: runtime.clone(), bound, contract, manifest, identity, limits };
+        let inner = Inner { runtime: runtime.clone(), bound, contract, manifest, identity, limits, declared };
         Ok(LoadedConnector { inner: Arc::new(inner) })
     }
 
     /// The manifest the connector declared.
     pub fn manifest(&self) -> &Manifest {
         &self.inner.manifest
+    }
+
+    /// The JSON Schema endpoint `name` declares, compiled when the connector was loaded.
+    pub fn declared(&self, name: &str) -> Option<&DeclaredSchema> {
+        self.inner.declared.get(name)
     }
 
     /// The limits every call runs under.
@@ -107,6 +117,12 @@ impl LoadedConnector {
         let inner = &self.inner;
         call_fresh(&inner.runtime, &inner.identity.name, &inner.limits, f)
     }
+}
+
+/// Every declared schema of the manifest, compiled; the first invalid one is the error.
+fn compile_declared(manifest: &Manifest) -> Result<BTreeMap<String, DeclaredSchema>, crate::schema::SchemaError> {
+    let declaring = manifest.endpoints.iter().filter_map(|e| Some((e.name.as_str(), e.schema.as_deref()?)));
+    declaring.map(|(name, text)| Ok((name.to_string(), DeclaredSchema::compile(name, text)?))).collect()
 }
 
 /// Run `f` in a fresh store, under the call limits.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::shared::Shared;
 use super::stream::{StreamResume, sync_stream};
 use super::{SyncError, SyncReport};
-use crate::store::RunOutcome;
+use crate::store::{RunKind, RunOutcome};
 
 /// Run every stream concurrently; the first hard error (database, disk) stops the run.
 pub async fn run_streams(shared: &Arc<Shared>, streams: &[String]) -> Result<(), SyncError> {
@@ -53,24 +53,36 @@ pub fn conclude(
     mut warnings: Vec<String>,
 ) -> Result<SyncReport, SyncError> {
     let (store, pipeline, run) = (&shared.store, &shared.context.pipeline, shared.context.run);
-    let run = match &outcome {
+    let finished = match &outcome {
         Ok(()) if shared.cancel.is_cancelled() => {
             let why = "stopped by a signal after committing its pages in flight; `apiary run` resumes it".to_string();
-            store.finish_run(run, RunOutcome::Interrupted(why))?
+            store.finish_run(run, RunOutcome::Interrupted(why))
         }
-        Ok(()) => {
-            store.end_sync(pipeline)?;
-            store.finish_run(run, RunOutcome::Succeeded)?
-        }
-        // The sync state stays: the next `apiary run` resumes where this one stopped. The run's
-        // own error is what the user must see, even when recording it fails too (a full disk).
-        Err(e) => {
-            if let Err(recording) = store.finish_run(run, RunOutcome::Failed(e.to_string())) {
-                tracing::warn!("could not record the failed run: {recording}");
-            }
-            return Err(outcome.unwrap_err());
+        Ok(()) => store.end_sync(pipeline).and_then(|_| store.finish_run(run, RunOutcome::Succeeded)),
+        // The sync state stays: the next `apiary run` resumes where this one stopped.
+        Err(e) => store.finish_run(run, RunOutcome::Failed(e.to_string())),
+    };
+    let run = match finished {
+        Ok(run) => run,
+        // The run's own error is what the user must see, even when recording it fails too
+        // (a full disk).
+        Err(recording) => {
+            return Err(match outcome {
+                Err(e) => {
+                    tracing::warn!("could not record the failed run: {recording}");
+                    e
+                }
+                Ok(()) => recording.into(),
+            });
         }
     };
+    // A replay judges a few held records again: it says nothing about the streams' shape.
+    let schema_drift = match run.kind {
+        RunKind::Sync => shared.schemas.record(store, (&shared.context, &run.outcome), &shared.connector, streams),
+        _ => Ok(Default::default()),
+    };
+    outcome?;
+    let schema_drift = schema_drift?;
     let counts = store.run_counts(run.id)?;
     let added: u64 = counts.values().map(|c| c.dead_letters).sum();
     if added > 0 {
@@ -91,5 +103,6 @@ pub fn conclude(
         warnings,
         deprecations: shared.deprecations.lock().expect("deprecations lock").clone(),
         rate_limit_resources: resources,
+        schema_drift,
     })
 }

@@ -10,6 +10,7 @@ mod replay;
 mod report;
 mod request;
 mod resume;
+mod schemas;
 mod session;
 mod shared;
 mod stream;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use replay::{ReplayFilter, ReplayReport, replay};
 pub use report::SyncReport;
+pub use schemas::{Inference, RunSchemas, RunSchemasError};
 
 use crate::config::Pipeline;
 use crate::fetch::ClientError;
@@ -53,6 +55,9 @@ pub enum SyncError {
     /// The HTTP client could not be set up.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The pipeline's `[schema]` table does not fit the connector, or schemas could not be read.
+    #[error(transparent)]
+    Schemas(#[from] RunSchemasError),
     /// The pipeline names a stream the connector does not have.
     #[error("pipeline names stream `{stream}`, but connector `{connector}` has only: {available}")]
     UnknownStream { stream: String, connector: String, available: String },
@@ -75,6 +80,8 @@ pub struct SyncSettings {
     /// Cancelled to stop the run cleanly: no new request is taken, pages being parsed are
     /// committed, and the run is left to resume.
     pub cancel: CancellationToken,
+    /// Whether records' schemas are learned: on, except in the benchmark's comparison.
+    pub inference: Inference,
 }
 
 /// Run one sync of `pipeline`, storing under `home`. If the pipeline's last run was
@@ -87,7 +94,7 @@ pub async fn run(
     observer: Arc<dyn Observer>,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let mut session = session::Session::open(pipeline, home, runtime).await?;
+    let mut session = session::Session::open(pipeline, home, runtime, settings.inference).await?;
     let (run, streams) = resume::prepare(&mut session, pipeline, settings.restart)?;
     let (shared, warnings) = session.into_shared(pipeline, run.id, observer, settings.cancel);
     let outcome = engine::run_streams(&shared, &streams).await;

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::session::Session;
 use super::shared::Shared;
 use super::{SyncError, SyncReport, SyncSettings, engine};
-use crate::accept::{self, PageOrigin, Verdict};
+use crate::accept::{PageOrigin, Verdict};
 use crate::config::Pipeline;
 use crate::home::Home;
 use crate::model::Record;
@@ -68,7 +68,7 @@ pub async fn replay(
     observer: Arc<dyn Observer>,
 ) -> Result<ReplayReport, SyncError> {
     let started = Instant::now();
-    let session = Session::open(pipeline, home, runtime).await?;
+    let session = Session::open(pipeline, home, runtime, settings.inference).await?;
     let store = session.store.clone();
     if let Some(state) = store.sync_state(&pipeline.name)? {
         let run = store.run(state.run)?;
@@ -138,7 +138,7 @@ async fn replay_records(shared: &Arc<Shared>, letters: &[&DeadLetter]) -> Result
             .await??;
         let (stream, request) = (&group[0].stream, group[0].request.as_ref().expect("filtered"));
         let origin = PageOrigin { stream, request, exchange };
-        let Verdict::Accept(page) = accept::judge(origin, parsed, shared.connector.limits()) else { continue };
+        let Verdict::Accept(page) = shared.schemas.judge(origin, parsed, &shared.connector) else { continue };
         let key_fields = shared.connector.manifest().primary_key(stream).to_vec();
         let fixed: Vec<Record> =
             page.records.into_iter().filter(|r| group.iter().any(|l| l.matches_record(&r.json, &key_fields))).collect();

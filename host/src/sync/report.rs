@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::model::DeprecationNotice;
+use crate::schema::Drift;
 use crate::store::{Counts, RunRecord};
 
 /// The outcome of `apiary run` (or `dlq replay`).
@@ -30,6 +31,9 @@ pub struct SyncReport {
     /// The API's own names for the limits endpoints count against (`X-RateLimit-Resource`),
     /// learned from its responses: endpoint -> limit.
     pub rate_limit_resources: BTreeMap<String, String>,
+    /// How each stream that drifted differs from its schema (fields added, gone, changed
+    /// type), with record counts and an example: one warning per stream.
+    pub schema_drift: BTreeMap<String, Drift>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

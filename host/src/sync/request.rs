@@ -60,7 +60,7 @@ pub async fn process(
             durable.wait().await?;
         }
         let origin = PageOrigin { stream, request: &entry.request, exchange: exchange_id };
-        let error = match accept::judge(origin, parsed, shared.connector.limits()) {
+        let error = match shared.schemas.judge(origin, parsed, &shared.connector) {
             Verdict::Accept(page) => {
                 let exchange = Fetched { id: exchange_id, at_ms: fetched_at_ms, under: fetched_under.as_deref() };
                 return commit_page(shared, stream, &entry, exchange, page, pending).await;

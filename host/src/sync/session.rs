@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
 use super::committer::Committer;
+use super::schemas::{Inference, RunSchemas};
 use super::shared::Shared;
 use crate::config::Pipeline;
 use crate::fetch::{AuthInjector, FetchPlan, Fetcher, Target};
@@ -27,12 +28,18 @@ pub struct Session {
     pub store: Arc<Store>,
     pub sink: Box<dyn Sink>,
     pub streams: Vec<String>,
+    pub schemas: RunSchemas,
     pub warnings: Vec<String>,
 }
 
 impl Session {
     /// Load and check everything; nothing is written yet.
-    pub async fn open(pipeline: &Pipeline, home: &Home, runtime: &Runtime) -> Result<Session, SyncError> {
+    pub async fn open(
+        pipeline: &Pipeline,
+        home: &Home,
+        runtime: &Runtime,
+        inference: Inference,
+    ) -> Result<Session, SyncError> {
         let limits = ConnectorLimits::with_overrides(&pipeline.limits);
         let connector = load_connector(runtime, pipeline, limits).await?;
         let manifest = connector.manifest();
@@ -58,8 +65,9 @@ impl Session {
             rate_limit_headers: manifest.rate_limit_headers.clone(),
         })?;
         let store = Arc::new(Store::open(&home.database())?);
+        let schemas = RunSchemas::load(&store, pipeline, &connector, inference)?;
         let sink = crate::sink::open(pipeline, home)?;
-        Ok(Session { connector, fetcher, store, sink, streams, warnings })
+        Ok(Session { connector, fetcher, store, sink, streams, schemas, warnings })
     }
 
     /// The shared state of run `run`, and the warnings so far.
@@ -79,6 +87,7 @@ impl Session {
             fetcher: self.fetcher,
             store: self.store,
             sink,
+            schemas: self.schemas,
             context,
             observer,
             cancel,

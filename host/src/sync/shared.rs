@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
 use super::committer::{Committer, Job, RawJob};
+use super::schemas::RunSchemas;
 use crate::config::Pipeline;
 use crate::fetch::Fetcher;
 use crate::model::{DeprecationNotice, Exchange, Header, Record, Request};
@@ -24,6 +25,8 @@ pub struct Shared {
     pub fetcher: Fetcher,
     pub store: Arc<Store>,
     pub sink: Arc<Mutex<Box<dyn Sink>>>,
+    /// Each stream's schema state: records are judged against it.
+    pub schemas: RunSchemas,
     pub context: RunContext,
     pub observer: Arc<dyn Observer>,
     /// Cancelled by SIGTERM/SIGINT: take no new request, finish the pages being parsed.

@@ -14,6 +14,7 @@ mod interrupted;
 mod large;
 mod redirects;
 mod resume;
+mod schemas;
 mod security;
 mod services;
 mod skeleton;

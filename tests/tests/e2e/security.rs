@@ -133,7 +133,9 @@ fn a_connector_for_an_unsupported_contract_version_is_refused_by_name() {
     let ran = scratch.apiary(&["inspect", wasm.to_str().unwrap()]);
     assert!(!ran.success);
     assert!(
-        ran.stderr.contains("built against apiary:connector@0.2.0, but this host supports apiary:connector@0.1.x"),
+        ran.stderr.contains(
+            "built against apiary:connector@0.9.0, but this host supports apiary:connector@0.1.x, apiary:connector@0.2.x"
+        ),
         "{}",
         ran.stderr
     );

@@ -107,8 +107,9 @@ fn syncs_labels_and_inspects_the_connector() {
     let ran = scratch.apiary(&["run", pipeline.to_str().unwrap()]);
     assert!(ran.success, "{ran:?}");
     let labels = read_jsonl(&scratch.output("labels", "labels"));
-    assert_eq!(labels.len(), 9);
+    assert_eq!(labels.len(), 9, "every recorded label satisfies the schema labels declare");
     assert!(labels.iter().all(|l| l["id"].is_u64() && l["name"].is_string()));
+    assert!(!ran.stdout.contains("dead letter(s) added"), "{}", ran.stdout);
 
     let inspected = scratch.apiary(&["inspect", wasm.to_str().unwrap(), "--json"]);
     assert!(inspected.success, "{inspected:?}");
@@ -116,7 +117,12 @@ fn syncs_labels_and_inspects_the_connector() {
     assert_eq!(json["manifest"]["api_version"], "2022-11-28");
     assert_eq!(json["manifest"]["buckets"][0]["requests"], 5000);
     assert_eq!(json["identity"]["digest"].as_str().unwrap().len(), 64);
+    assert_eq!(json["contract"], "0.2.x");
+    let endpoints = json["manifest"]["endpoints"].as_array().unwrap();
+    let labels_schema = &endpoints.iter().find(|e| e["name"] == "labels").unwrap()["schema"];
+    assert_eq!(labels_schema["properties"]["id"]["type"], "integer", "shown as JSON, not as a string");
     let human = scratch.apiary(&["inspect", wasm.to_str().unwrap()]);
     assert!(human.stdout.contains("github 0.1.0 (API version 2022-11-28)"), "{}", human.stdout);
     assert!(human.stdout.contains("core: 5000 requests per 3600 s"), "{}", human.stdout);
+    assert!(human.stdout.contains("declared schema of labels:"), "{}", human.stdout);
 }

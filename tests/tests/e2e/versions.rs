@@ -34,6 +34,12 @@ fn a_fixed_parser_reparses_stored_pages_without_calling_the_api() {
         (Some(5), Some(10), Some(0))
     );
     assert_eq!(report["fixable"].as_array().unwrap().len(), 1, "the page-3 parse letter is one v2 handles");
+    let schema_diff = &report["schema_diff"]["issues"]["changes"];
+    assert_eq!(schema_diff.as_array().map(Vec::len), Some(1), "the schemas differ by one field: {schema_diff}");
+    assert_eq!(
+        (schema_diff[0]["path"].as_str(), schema_diff[0]["change"]["change"].as_str()),
+        (Some("title"), Some("added"))
+    );
     let out = std::path::PathBuf::from(report["out"].as_str().unwrap());
     assert!(out.ends_with("out/versioned/reparse-1"), "a new location: {}", out.display());
     let reparsed = read_jsonl(&out.join("issues.jsonl"));
@@ -48,6 +54,7 @@ fn a_fixed_parser_reparses_stored_pages_without_calling_the_api() {
 
     let human = scratch.apiary(&["reparse", &v1, "--connector", v2.to_str().unwrap()]);
     assert!(human.stdout.contains("zero API calls") && human.stdout.contains("reparse-2"), "{}", human.stdout);
+    assert!(human.stdout.contains("schema issues: field title added (string) in 15 records"), "{}", human.stdout);
     let second = std::fs::read(scratch.home().join("out/versioned/reparse-2/issues.jsonl")).unwrap();
     assert_eq!(
         second,

@@ -1,9 +1,11 @@
 //! The contract boundary: each supported version of the WIT contract `apiary:connector` in its
 //! own module (frozen once published), converting into the host's own types in [`crate::model`].
 //! A new version is a new module and a new [`ContractVersion`] variant; nothing else in the
-//! host changes.
+//! host changes. What the versions share is written once, in `common`.
 
+mod common;
 mod v0_1;
+mod v0_2;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
@@ -16,16 +18,19 @@ use crate::model::{Exchange, Manifest, Page, ParseError, Request, SyncContext};
 pub enum ContractVersion {
     /// `apiary:connector@0.1.x`.
     V0_1,
+    /// `apiary:connector@0.2.x`: endpoints may declare a JSON Schema for their records.
+    V0_2,
 }
 
 impl ContractVersion {
     /// Every version this host loads, oldest first: the one place that says so.
-    pub const SUPPORTED: &[ContractVersion] = &[ContractVersion::V0_1];
+    pub const SUPPORTED: &[ContractVersion] = &[ContractVersion::V0_1, ContractVersion::V0_2];
 
     /// The WIT version range, e.g. `0.1.x`.
     pub fn range(self) -> &'static str {
         match self {
             ContractVersion::V0_1 => "0.1.x",
+            ContractVersion::V0_2 => "0.2.x",
         }
     }
 
@@ -53,6 +58,7 @@ impl ContractVersion {
 #[derive(Clone)]
 pub struct Linkers {
     v0_1: std::sync::Arc<Linker<HostState>>,
+    v0_2: std::sync::Arc<Linker<HostState>>,
 }
 
 impl Linkers {
@@ -66,7 +72,9 @@ impl Linkers {
         };
         let mut v0_1 = base()?;
         v0_1::add_to_linker(&mut v0_1)?;
-        Ok(Linkers { v0_1: std::sync::Arc::new(v0_1) })
+        let mut v0_2 = base()?;
+        v0_2::add_to_linker(&mut v0_2)?;
+        Ok(Linkers { v0_1: std::sync::Arc::new(v0_1), v0_2: std::sync::Arc::new(v0_2) })
     }
 }
 
@@ -74,6 +82,8 @@ impl Linkers {
 pub enum Bound {
     /// A 0.1 connector.
     V0_1(v0_1::Pre),
+    /// A 0.2 connector.
+    V0_2(v0_2::Pre),
 }
 
 impl Bound {
@@ -81,6 +91,7 @@ impl Bound {
     pub fn new(linkers: &Linkers, version: ContractVersion, component: &Component) -> wasmtime::Result<Bound> {
         match version {
             ContractVersion::V0_1 => Ok(Bound::V0_1(v0_1::Pre::new(&linkers.v0_1, component)?)),
+            ContractVersion::V0_2 => Ok(Bound::V0_2(v0_2::Pre::new(&linkers.v0_2, component)?)),
         }
     }
 
@@ -88,6 +99,7 @@ impl Bound {
     pub fn manifest(&self, store: &mut Store<HostState>) -> wasmtime::Result<Manifest> {
         match self {
             Bound::V0_1(pre) => pre.manifest(store),
+            Bound::V0_2(pre) => pre.manifest(store),
         }
     }
 
@@ -100,6 +112,7 @@ impl Bound {
     ) -> wasmtime::Result<Result<Vec<Request>, String>> {
         match self {
             Bound::V0_1(pre) => pre.start(store, endpoint, ctx),
+            Bound::V0_2(pre) => pre.start(store, endpoint, ctx),
         }
     }
 
@@ -111,6 +124,7 @@ impl Bound {
     ) -> wasmtime::Result<Result<Page, ParseError>> {
         match self {
             Bound::V0_1(pre) => pre.parse(store, exchange),
+            Bound::V0_2(pre) => pre.parse(store, exchange),
         }
     }
 }
@@ -123,8 +137,9 @@ mod tests {
     fn versions_match_within_a_minor_only() {
         assert_eq!(ContractVersion::of("0.1.0"), Some(ContractVersion::V0_1));
         assert_eq!(ContractVersion::of("0.1.7"), Some(ContractVersion::V0_1));
+        assert_eq!(ContractVersion::of("0.2.0"), Some(ContractVersion::V0_2));
         assert_eq!(ContractVersion::of("0.9.0"), None);
         assert_eq!(ContractVersion::of("1.1.0"), None);
-        assert_eq!(ContractVersion::supported_text(), "apiary:connector@0.1.x");
+        assert_eq!(ContractVersion::supported_text(), "apiary:connector@0.1.x, apiary:connector@0.2.x");
     }
 }

@@ -1,4 +1,4 @@
-//! A connector from the future: it speaks `apiary:connector@0.2.0`, which this host does not
+//! A connector from the future: it speaks `apiary:connector@0.9.0`, which this host does not
 //! load. The host must say so, naming the versions it supports.
 
 wit_bindgen::generate!({ path: "wit", world: "connector" });

@@ -1,0 +1,92 @@
+//! A connector of contract `apiary:connector@0.1.0`, bound with wit-bindgen directly against
+//! the frozen `wit/0.1` (not through the SDK, which speaks the newest contract): what a
+//! connector built before contract 0.2 looks like to the host. It reads the mock API's
+//! generated issues, paginated by `Link: rel="next"`.
+
+// wit-bindgen's generated glue passes flattened records as many arguments.
+#![allow(clippy::too_many_arguments)]
+
+wit_bindgen::generate!({ path: "../../../wit/0.1", world: "connector" });
+
+use apiary::connector::types::{Auth, Endpoint, Method, Record, RetryPolicy};
+use serde_json::value::RawValue;
+
+struct Legacy;
+
+/// The only stream.
+const STREAM: &str = "issues";
+
+impl Guest for Legacy {
+    fn manifest() -> Manifest {
+        let endpoint = Endpoint {
+            name: STREAM.into(),
+            method: Method::Get,
+            path: "/repos/apiary-mock/generated/issues".into(),
+            buckets: vec![],
+            max_in_flight: 1,
+            primary_key: vec!["id".into()],
+            cursor_field: None,
+            idempotency_key: None,
+        };
+        Manifest {
+            name: "legacy".into(),
+            version: "0.1.0".into(),
+            api_version: "2024-01-01".into(),
+            base_url: "https://api.example.com".into(),
+            allowed_hosts: vec![],
+            auth: Auth::None,
+            buckets: vec![],
+            endpoints: vec![endpoint],
+            retry: RetryPolicy { max_attempts: 3, base_ms: 10, max_ms: 100, retry_statuses: vec![] },
+            rate_limit_headers: None,
+        }
+    }
+
+    fn start(endpoint: String, _ctx: SyncContext) -> Result<Vec<Request>, String> {
+        Ok(vec![get(&endpoint, "/repos/apiary-mock/generated/issues?per_page=5".into())])
+    }
+
+    fn parse(exchange: Exchange) -> Result<Page, ParseError> {
+        let items: Vec<&RawValue> = serde_json::from_slice(&exchange.response.body)
+            .map_err(|e| ParseError::Malformed(format!("not a JSON array: {e}")))?;
+        let records = items
+            .into_iter()
+            .map(|item| Record { stream: STREAM.into(), key: id_of(item), json: item.get().to_string() })
+            .collect();
+        let next = exchange
+            .response
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("link"))
+            .find_map(|h| next_link(&h.value));
+        Ok(Page {
+            records,
+            rejects: vec![],
+            next: next.map(|url| get(STREAM, url)).into_iter().collect(),
+            checkpoint: None,
+        })
+    }
+}
+
+fn get(endpoint: &str, url: String) -> Request {
+    Request { endpoint: endpoint.into(), method: Method::Get, url, headers: vec![], body: None }
+}
+
+/// The record's `id`, as text.
+fn id_of(item: &RawValue) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Keyed {
+        id: Option<u64>,
+    }
+    serde_json::from_str::<Keyed>(item.get()).ok()?.id.map(|id| id.to_string())
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
+        let (_, rest) = part.split_once('<')?;
+        Some(rest.split_once('>')?.0.to_string())
+    })
+}
+
+export!(Legacy);
