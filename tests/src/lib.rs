@@ -20,6 +20,7 @@ mod generated;
 pub mod harness;
 mod limits;
 mod recorded;
+pub mod serve;
 mod server;
 pub mod spawn;
 

@@ -5,6 +5,7 @@ mod connector;
 mod dlq;
 mod print;
 mod progress;
+mod serve;
 mod time_arg;
 mod versions;
 
@@ -78,6 +79,8 @@ enum Command {
     },
     /// Deprecation and Sunset notices the APIs have sent.
     Deprecations,
+    /// Run every pipeline of a folder on its schedule, with metrics, a JSON API and a dashboard.
+    Serve(serve::ServeArgs),
     /// Scaffold a new connector crate (manifest, parser, fixture, test).
     New {
         /// The connector's name (lowercase letters, digits, `-`, `_`).
@@ -120,6 +123,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             versions::impact(&home, &api_version, connector.as_deref(), args.json)
         }
         Command::Deprecations => versions::deprecations(&home, args.json),
+        Command::Serve(serve_args) => serve::serve(&home, serve_args).await,
         Command::New { name, dir, sdk } => connector::new(&name, &dir, sdk),
         Command::Test { connector, fixtures, endpoint } => {
             connector::test(&home, &connector, &fixtures, &endpoint, args.json)
@@ -144,7 +148,7 @@ async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) 
     let pipeline = load_pipeline(pipeline_path, options.base_url)?;
     let runtime = runtime(home)?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
-    let settings = SyncSettings { restart: options.restart, cancel: stop_on_signals() };
+    let settings = SyncSettings { restart: options.restart, cancel: stop_on_signals(), store: None };
     let report = sync::run(&pipeline, home, &runtime, settings, progress.clone())
         .await
         .with_context(|| format!("pipeline {}", pipeline_path.display()))?;

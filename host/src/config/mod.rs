@@ -7,6 +7,7 @@
 //! connector = "github.wasm"            # relative to this file
 //! base-url = "http://127.0.0.1:8080"   # optional override of the manifest's
 //! streams = ["issues"]                 # default: every endpoint
+//! schedule = "*/15 * * * *"            # `apiary serve` only: cron (UTC), or `every = "15m"`
 //!
 //! [config]
 //! owner = "octokit-fixture-org"
@@ -25,9 +26,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod bounded;
+mod schedule;
 mod tables;
 
 pub use bounded::Bounded;
+pub use schedule::{CronSchedule, Every, MIN_EVERY, Trigger};
 pub use tables::{
     BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource, SinkConfig, SinkKind,
 };
@@ -79,6 +82,12 @@ pub struct Pipeline {
     /// Limits on each call into the connector.
     #[serde(default)]
     pub limits: LimitOverrides,
+    /// When `apiary serve` runs the pipeline: a cron pattern, evaluated in UTC.
+    #[serde(default)]
+    pub schedule: Option<CronSchedule>,
+    /// When `apiary serve` runs the pipeline: this long after its last start.
+    #[serde(default)]
+    pub every: Option<Every>,
 }
 
 impl Pipeline {
@@ -110,6 +119,9 @@ impl Pipeline {
                 self.name
             ));
         }
+        if self.schedule.is_some() && self.every.is_some() {
+            return Err("`schedule` and `every` are both set: keep one of them".into());
+        }
         if let Some(url) = &self.base_url {
             url::Url::parse(url).map_err(|e| format!("`base-url` {url:?} is not a URL: {e}"))?;
         }
@@ -130,6 +142,15 @@ impl Pipeline {
         url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
         self.base_url = Some(url.to_string());
         Ok(())
+    }
+
+    /// What starts the pipeline under `apiary serve`.
+    pub fn trigger(&self) -> Trigger {
+        match (&self.schedule, self.every) {
+            (Some(cron), _) => Trigger::Cron(cron.clone()),
+            (None, Some(every)) => Trigger::Every(every),
+            (None, None) => Trigger::OnDemand,
+        }
     }
 
     /// The `[config]` values as the connector receives them.
@@ -248,6 +269,20 @@ per-ms = 1000
             let beyond_toml = err.contains("too large to fit");
             assert!(err.contains("out of range: allowed") || beyond_toml, "{err}");
         }
+    }
+
+    #[test]
+    fn a_schedule_is_read_and_checked_with_its_line() {
+        let base = "name = \"x\"\nconnector = \"c.wasm\"\n";
+        let p = Pipeline::parse(&format!("{base}schedule = \"*/15 * * * *\"\n")).unwrap();
+        assert_eq!(p.trigger().to_string(), "cron */15 * * * * (UTC)");
+        let p = Pipeline::parse(&format!("{base}every = \"15m\"\n")).unwrap();
+        assert_eq!(p.trigger(), Trigger::Every("15m".parse().unwrap()));
+        assert_eq!(Pipeline::parse(base).unwrap().trigger(), Trigger::OnDemand);
+        let err = Pipeline::parse(&format!("{base}schedule = \"every day\"\n")).unwrap_err();
+        assert!(err.starts_with("line 3 (`schedule`):") && err.contains("not a cron pattern"), "{err}");
+        let both = format!("{base}schedule = \"@hourly\"\nevery = \"1h\"\n");
+        assert!(Pipeline::parse(&both).unwrap_err().contains("keep one of them"));
     }
 
     #[test]

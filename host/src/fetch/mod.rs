@@ -26,7 +26,7 @@ use url::Url;
 
 pub use auth::AuthInjector;
 pub use backoff::Backoff;
-pub use buckets::{Buckets, Permit, quota};
+pub use buckets::{BucketLevel, Buckets, Permit, quota};
 pub use rate_headers::{exhausted_for, reset_delay, resource_of};
 pub use redirect::{Redirect, redirect_of};
 pub use retry::{Failure, RetryBudget, Verdict};
@@ -137,6 +137,11 @@ impl Fetcher {
     /// The API limits learned from responses: endpoint -> resource.
     pub fn resources(&self) -> BTreeMap<String, String> {
         self.buckets.resources()
+    }
+
+    /// How full each of the run's rate-limit buckets is now.
+    pub fn bucket_levels(&self) -> Vec<BucketLevel> {
+        self.buckets.levels()
     }
 
     /// The request as it is sent and its retry budget. Idempotent methods may always be sent

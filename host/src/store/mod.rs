@@ -104,6 +104,16 @@ pub struct Store {
     path: PathBuf,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match self.db {
+            Handle::Writer(_) => "writer",
+            Handle::Reader(_) => "reader",
+        };
+        f.debug_struct("Store").field("path", &self.path).field("mode", &mode).finish()
+    }
+}
+
 /// How the file is open.
 enum Handle {
     Writer(Database),

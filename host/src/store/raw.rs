@@ -63,6 +63,13 @@ pub struct RawMeta {
     pub stored_bytes: u64,
 }
 
+impl RawMeta {
+    /// What storing this exchange adds to its stream's counts: one exchange and its bytes.
+    pub fn counts(&self) -> Counts {
+        Counts { exchanges: 1, raw_bytes: self.body_bytes, stored_bytes: self.stored_bytes, ..Counts::default() }
+    }
+}
+
 /// A stored exchange with its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawExchange {
@@ -73,6 +80,16 @@ pub struct RawExchange {
 }
 
 impl RawExchange {
+    /// The exchange as `apiary raw show --json` and `serve`'s API show it: `meta`, `body`
+    /// decoded as JSON when it is JSON (else as text), and `body_text`, the body byte for byte
+    /// (what `apiary test --fixtures` reads). Requests are stored with secrets redacted.
+    pub fn export(&self) -> serde_json::Value {
+        let body = String::from_utf8_lossy(&self.body).into_owned();
+        let decoded =
+            serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|_| serde_json::Value::String(body.clone()));
+        serde_json::json!({ "meta": self.meta, "body": decoded, "body_text": body })
+    }
+
     /// The exchange exactly as it was fetched, ready to hand to `parse` again.
     pub fn to_exchange(&self) -> Exchange {
         Exchange {
@@ -118,12 +135,7 @@ impl Store {
         }
         write.open_table(RAW_BODY).map_err(db_error)?.insert(id, compressed.as_slice()).map_err(db_error)?;
         let mut counts = new.counts;
-        counts.add(&Counts {
-            exchanges: 1,
-            raw_bytes: meta.body_bytes,
-            stored_bytes: meta.stored_bytes,
-            ..Counts::default()
-        });
+        counts.add(&meta.counts());
         add_counts(&write, new.context.run, &meta.stream, &counts)?;
         write.commit().map_err(db_error)?;
         Ok(meta)

@@ -29,7 +29,7 @@ use crate::progress::Observer;
 use crate::runtime::{LoadError, Runtime};
 use crate::secrets::SecretError;
 use crate::sink::SinkError;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 /// A sync could not run (as opposed to single requests failing, which become dead letters).
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +74,9 @@ pub struct SyncSettings {
     /// Cancelled to stop the run cleanly: no new request is taken, pages being parsed are
     /// committed, and the run is left to resume.
     pub cancel: CancellationToken,
+    /// The home's database, already open for writing: a process running several syncs at once
+    /// (`apiary serve`) shares its one writer. `None` opens the database for this run.
+    pub store: Option<Arc<Store>>,
 }
 
 /// Run one sync of `pipeline`, storing under `home`. If the pipeline's last run was
@@ -86,7 +89,7 @@ pub async fn run(
     observer: Arc<dyn Observer>,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let mut session = session::Session::open(pipeline, home, runtime).await?;
+    let mut session = session::Session::open(pipeline, home, runtime, settings.store).await?;
     let (run, streams) = resume::prepare(&mut session, pipeline, settings.restart)?;
     let (shared, warnings) = session.into_shared(pipeline, run.id, observer, settings.cancel);
     let outcome = engine::run_streams(&shared, &streams).await;

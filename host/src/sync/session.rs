@@ -30,8 +30,14 @@ pub struct Session {
 }
 
 impl Session {
-    /// Load and check everything; nothing is written yet.
-    pub async fn open(pipeline: &Pipeline, home: &Home, runtime: &Runtime) -> Result<Session, SyncError> {
+    /// Load and check everything; nothing is written yet. The database is `store` when the
+    /// caller holds it open, else it is opened here.
+    pub async fn open(
+        pipeline: &Pipeline,
+        home: &Home,
+        runtime: &Runtime,
+        store: Option<Arc<Store>>,
+    ) -> Result<Session, SyncError> {
         let limits = ConnectorLimits::with_overrides(&pipeline.limits);
         let connector = load_connector(runtime, pipeline, limits).await?;
         let manifest = connector.manifest();
@@ -56,7 +62,10 @@ impl Session {
             endpoints: manifest.endpoints.clone(),
             rate_limit_headers: manifest.rate_limit_headers.clone(),
         })?;
-        let store = Arc::new(Store::open(&home.database())?);
+        let store = match store {
+            Some(store) => store,
+            None => Arc::new(Store::open(&home.database())?),
+        };
         let sink = JsonlSink::open(&home.output(&pipeline.name))?;
         Ok(Session { connector, fetcher, store, sink, streams, warnings })
     }

@@ -10,10 +10,10 @@ use super::SyncError;
 use crate::config::Pipeline;
 use crate::fetch::Fetcher;
 use crate::model::{DeprecationNotice, Exchange, Header, Record};
-use crate::progress::{Observer, Progress};
+use crate::progress::{Committed, Observer, Progress};
 use crate::runtime::LoadedConnector;
 use crate::sink::JsonlSink;
-use crate::store::{Completion, Counts, FrontierEntry, FrontierId, NewExchange, RawMeta, RunContext, Store};
+use crate::store::{Completion, Counts, FrontierEntry, FrontierId, NewExchange, RawMeta, RunContext, Stage, Store};
 
 /// The state of one run, shared by its stream tasks.
 pub struct Shared {
@@ -58,6 +58,7 @@ impl Shared {
     pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<RawMeta, SyncError> {
         let (store, context, exchange) = (self.store.clone(), self.context.clone(), s.exchange.clone());
         let (attempt, hop, duration_ms, to_parse, counts) = (s.attempt, s.hop, s.duration_ms, s.to_parse, s.counts);
+        let mut added = counts;
         let meta = self
             .blocking(move || {
                 store.put_exchange(NewExchange {
@@ -71,6 +72,8 @@ impl Shared {
                 })
             })
             .await??;
+        added.add(&meta.counts());
+        self.report_commit(&meta.stream, &added, &[]);
         self.note_deprecation(s.stream, &s.exchange.response.headers).await?;
         Ok(meta)
     }
@@ -97,6 +100,10 @@ impl Shared {
         }
         done.counts.records += records.len() as u64;
         let (stream, written, is_page) = (done.stream.clone(), records.len() as u64, done.entry.is_some());
+        // What `Store::complete` adds: the counts, and one dead letter per letter.
+        let mut added = done.counts;
+        added.dead_letters += done.dead_letters.len() as u64;
+        let stages: Vec<Stage> = done.dead_letters.iter().map(|l| l.stage).collect();
         let (sink, store, context) = (self.sink.clone(), self.store.clone(), self.context.clone());
         let entries = self
             .blocking(move || -> Result<Vec<FrontierEntry>, SyncError> {
@@ -111,10 +118,17 @@ impl Shared {
                 Ok(store.complete(&context, done)?)
             })
             .await??;
+        self.report_commit(&stream, &added, &stages);
         if is_page {
             self.report_progress(&stream, written);
         }
         Ok(entries)
+    }
+
+    /// Tell the observer what a commit added to `stream`'s counts.
+    fn report_commit(&self, stream: &str, counts: &Counts, letters: &[Stage]) {
+        let buckets = self.fetcher.bucket_levels();
+        self.observer.on_commit(&Committed { stream, counts, letters, buckets: &buckets });
     }
 
     /// Tell the observer that a page of `stream` was done.

@@ -8,6 +8,7 @@ mod dlq;
 mod fetching;
 mod resume;
 mod security;
+mod serve;
 mod skeleton;
 mod versions;
 
