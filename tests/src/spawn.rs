@@ -59,7 +59,12 @@ fn http_get(base_url: &str, path: &str) -> anyhow::Result<Vec<u8>> {
 
 /// A minimal HTTP/1.0 request on loopback with extra headers (`Host` is the server's unless
 /// given); returns the status and the body.
-pub fn http_request(base_url: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> anyhow::Result<(u16, Vec<u8>)> {
+pub fn http_request(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<(u16, Vec<u8>)> {
     let authority = base_url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority)?;
     let mut head = format!("{method} {path} HTTP/1.0\r\n");

@@ -79,8 +79,9 @@ impl FromStr for Every {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Every, String> {
-        let duration = humantime::parse_duration(text.trim())
-            .map_err(|e| format!("`every` {text:?} is not a duration ({e}): write e.g. \"15m\", \"1h\" or \"2days\""))?;
+        let duration = humantime::parse_duration(text.trim()).map_err(|e| {
+            format!("`every` {text:?} is not a duration ({e}): write e.g. \"15m\", \"1h\" or \"2days\"")
+        })?;
         if duration < MIN_EVERY {
             return Err(format!("`every` {text:?} is shorter than {}: use a longer interval", fmt_every(MIN_EVERY)));
         }

@@ -28,7 +28,9 @@ pub enum AccessError {
     #[error("--token-file: {0}")]
     Token(#[from] SecretError),
     /// The token is too short to be a secret.
-    #[error("--token-file {path}: the token has {chars} characters; use at least {MIN_TOKEN_CHARS} (e.g. `openssl rand -hex 32`)")]
+    #[error(
+        "--token-file {path}: the token has {chars} characters; use at least {MIN_TOKEN_CHARS} (e.g. `openssl rand -hex 32`)"
+    )]
     WeakToken { path: String, chars: usize },
 }
 

@@ -52,7 +52,10 @@ async fn read<T: Send + 'static>(
     f: impl FnOnce(&ServeState) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let state = state.clone();
-    tokio::task::spawn_blocking(move || f(&state)).await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(ApiError::from)
+    tokio::task::spawn_blocking(move || f(&state))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::from)
 }
 
 /// Filters of the list routes.
@@ -138,11 +141,14 @@ pub async fn replay(State(state): State<AppState>, Path(name): Path<String>) -> 
 /// Ask the scheduler for a job; it starts when a slot is free (202).
 fn request(state: &ServeState, name: String, kind: JobKind) -> Result<impl IntoResponse + use<>, ApiError> {
     let mut book = state.book.lock().expect("book lock");
-    let slot = book.slots.get_mut(&name).ok_or_else(|| {
-        ApiError::NotFound(format!("no pipeline `{name}` in the served folder (see /api/pipelines)"))
-    })?;
+    let slot = book
+        .slots
+        .get_mut(&name)
+        .ok_or_else(|| ApiError::NotFound(format!("no pipeline `{name}` in the served folder (see /api/pipelines)")))?;
     if let Some(running) = slot.running {
-        return Err(ApiError::Conflict(format!("pipeline `{name}` is running a {running} job: ask again when it ends")));
+        return Err(ApiError::Conflict(format!(
+            "pipeline `{name}` is running a {running} job: ask again when it ends"
+        )));
     }
     slot.requested = Some(kind);
     drop(book);

@@ -140,7 +140,9 @@ fn read(path: &Path, seen: (Option<SystemTime>, u64), previous: Option<Pipeline>
             FileEntry { seen, pipeline: Some(pipeline), error: None }
         }
         Err(e) => {
-            let kept = previous.as_ref().map_or(String::new(), |p| format!("; its last valid version ({}) keeps running", p.name));
+            let kept = previous
+                .as_ref()
+                .map_or(String::new(), |p| format!("; its last valid version ({}) keeps running", p.name));
             tracing::warn!("{e}{kept}");
             FileEntry { seen, pipeline: previous, error: Some(e.to_string()) }
         }

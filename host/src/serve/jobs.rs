@@ -47,7 +47,8 @@ impl Jobs {
     /// Run the job to its end (or until shutdown).
     async fn run(&self, pipeline: &Pipeline, kind: JobKind) -> Result<RunRecord, SyncError> {
         let state = &self.state;
-        let settings = SyncSettings { restart: false, cancel: self.cancel.child_token(), store: Some(state.store.clone()) };
+        let settings =
+            SyncSettings { restart: false, cancel: self.cancel.child_token(), store: Some(state.store.clone()) };
         let observer = Arc::new(RunObserver::new(state.metrics.clone(), &pipeline.name));
         match kind {
             JobKind::Sync => sync::run(pipeline, &state.home, &state.runtime, settings, observer).await.map(|r| r.run),
@@ -76,7 +77,8 @@ impl Jobs {
 
     /// Read the store's gauges again (off the async threads).
     async fn refresh_gauges(&self) {
-        let (store, metrics, names) = (self.state.store.clone(), self.state.metrics.clone(), self.state.pipeline_names());
+        let (store, metrics, names) =
+            (self.state.store.clone(), self.state.metrics.clone(), self.state.pipeline_names());
         let refreshed = tokio::task::spawn_blocking(move || metrics.refresh_from_store(&store, &names)).await;
         match refreshed {
             Ok(Ok(())) => {}

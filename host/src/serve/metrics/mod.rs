@@ -164,7 +164,11 @@ impl Metrics {
         r.register("bucket_burst", "requests a rate-limit bucket allows at once when full", self.bucket_burst.clone());
         r.register("deprecation_notices", "1 per endpoint an API said is deprecated", self.deprecations.clone());
         r.register("sunset_timestamp_seconds", "when a deprecated endpoint stops working", self.sunsets.clone());
-        r.register("schema_drift_fields", "field changes in a stream's latest observed schema", self.schema_drift.clone());
+        r.register(
+            "schema_drift_fields",
+            "field changes in a stream's latest observed schema",
+            self.schema_drift.clone(),
+        );
         r.register("jobs_running", "jobs (syncs and replays) running now", self.running.clone());
         r.register("pipeline_file_errors", "pipeline files that cannot be used as they are", self.file_errors.clone());
     }

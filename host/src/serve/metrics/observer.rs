@@ -44,7 +44,11 @@ impl Observer for RunObserver {
             }
         }
         for stage in c.letters {
-            let letter = LetterLabels { pipeline: labels.pipeline.clone(), stream: labels.stream.clone(), stage: stage.to_string() };
+            let letter = LetterLabels {
+                pipeline: labels.pipeline.clone(),
+                stream: labels.stream.clone(),
+                stage: stage.to_string(),
+            };
             m.letters_added.get_or_create(&letter).inc();
         }
         for level in c.buckets {

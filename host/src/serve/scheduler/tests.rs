@@ -28,9 +28,10 @@ impl Launcher for Recorder {
             *running += 1;
             *running
         };
-        let mut most = self.most_at_once.lock().unwrap();
-        *most = (*most).max(now_running);
-        drop(most);
+        {
+            let mut most = self.most_at_once.lock().unwrap();
+            *most = (*most).max(now_running);
+        }
         tokio::time::sleep(Duration::from_millis(self.minutes * MINUTE)).await;
         *self.running.lock().unwrap() -= 1;
     }
