@@ -19,7 +19,7 @@ pub const MIN_EVERY: Duration = Duration::from_secs(10);
 #[serde(try_from = "String")]
 pub struct CronSchedule {
     text: String,
-    cron: Cron,
+    cron: Box<Cron>,
 }
 
 impl CronSchedule {
@@ -51,7 +51,7 @@ impl FromStr for CronSchedule {
         let cron = parser.parse(text.trim()).map_err(|e| {
             format!("`schedule` {text:?} is not a cron pattern ({e}): write five fields, e.g. \"*/15 * * * *\"")
         })?;
-        Ok(CronSchedule { text: text.trim().to_string(), cron })
+        Ok(CronSchedule { text: text.trim().to_string(), cron: Box::new(cron) })
     }
 }
 

@@ -142,7 +142,7 @@ mod tests {
         let access = Access::new(any, Some(&good)).unwrap();
         let get = Method::GET;
         let host = (header::HOST, "10.1.2.3:9464");
-        assert_eq!(access.check(&get, &headers(&[host.clone()]), false), Err(Denied::Token));
+        assert_eq!(access.check(&get, &headers(std::slice::from_ref(&host)), false), Err(Denied::Token));
         let wrong = (header::AUTHORIZATION, "Bearer 0123456789abcdef0124");
         assert_eq!(access.check(&get, &headers(&[host.clone(), wrong]), false), Err(Denied::Token));
         let right = (header::AUTHORIZATION, "Bearer 0123456789abcdef0123");

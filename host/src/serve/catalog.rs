@@ -10,11 +10,14 @@ use serde::Serialize;
 
 use crate::config::Pipeline;
 
+/// What a file looked like when last read: modification time and size.
+type Seen = (Option<SystemTime>, u64);
+
 /// One file of the folder.
 #[derive(Debug, Clone)]
 struct FileEntry {
-    /// What the file looked like when last read: modification time and size.
-    seen: (Option<SystemTime>, u64),
+    /// What the file looked like when last read.
+    seen: Seen,
     /// Its last valid version.
     pipeline: Option<Pipeline>,
     /// Why its current version cannot be used.
@@ -119,7 +122,7 @@ impl Catalog {
 }
 
 /// The `*.toml` files directly in `dir`, with their modification time and size.
-fn toml_files(dir: &Path) -> std::io::Result<Vec<(PathBuf, (Option<SystemTime>, u64))>> {
+fn toml_files(dir: &Path) -> std::io::Result<Vec<(PathBuf, Seen)>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -133,7 +136,7 @@ fn toml_files(dir: &Path) -> std::io::Result<Vec<(PathBuf, (Option<SystemTime>, 
 }
 
 /// Read one file; on error keep `previous` (its last valid version).
-fn read(path: &Path, seen: (Option<SystemTime>, u64), previous: Option<Pipeline>) -> FileEntry {
+fn read(path: &Path, seen: Seen, previous: Option<Pipeline>) -> FileEntry {
     match Pipeline::load(path) {
         Ok(pipeline) => {
             tracing::info!(file = %path.display(), pipeline = %pipeline.name, "read pipeline file");
