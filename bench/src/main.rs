@@ -5,6 +5,7 @@
 
 mod children;
 mod figures;
+mod idle;
 mod in_process;
 
 use std::path::PathBuf;
@@ -34,6 +35,7 @@ async fn main() -> Result<()> {
     children::memory(&paths, &mut table)?;
     in_process::fixed_costs(&paths, &mut table).await?;
     children::rate_accuracy(&paths, &mut table)?;
+    idle::serve_idle(&paths, &mut table)?;
     table.print();
     Ok(())
 }
