@@ -11,7 +11,7 @@ use apiary_host::policy::ConnectorLimits;
 use apiary_host::progress::Quiet;
 use apiary_host::reparse::{self, ReparseOptions};
 use apiary_host::runtime::{CompileCache, LoadedConnector, Runtime};
-use apiary_host::store::{Completion, Counts, NewExchange, RunContext, RunKind, Store, SyncState};
+use apiary_host::store::{Completion, ExchangeWrite, RunContext, RunKind, Store, SyncState};
 use apiary_sdk::Connector;
 
 use crate::Paths;
@@ -133,15 +133,9 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     const PAGES: u32 = 300;
     let started = Instant::now();
     for _ in 0..PAGES {
-        let meta = store.put_exchange(NewExchange {
-            context: &context,
-            exchange: &empty,
-            attempt: 1,
-            hop: 0,
-            duration_ms: 0,
-            to_parse: Some(entry.id),
-            counts: Counts::default(),
-        })?;
+        let mut write = ExchangeWrite::new(&store, empty.clone());
+        write.to_parse = Some(entry.id);
+        let meta = store.put_exchange(&context, write)?;
         let done = Completion {
             stream: "issues".into(),
             entry: Some(entry.id),
@@ -163,16 +157,7 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     let raw_bytes: usize = big.iter().map(|x| x.response.body.len()).sum();
     let started = Instant::now();
     for x in &big {
-        let new = NewExchange {
-            context: &context,
-            exchange: x,
-            attempt: 1,
-            hop: 0,
-            duration_ms: 0,
-            to_parse: None,
-            counts: Counts::default(),
-        };
-        store.put_exchange(new)?;
+        store.put_exchange(&context, ExchangeWrite::new(&store, x.clone()))?;
     }
     let mbps = per_second(raw_bytes as f64 / 1e6, started.elapsed().as_secs_f64());
     table.add(

@@ -17,7 +17,7 @@ fn prints_its_version() {
 /// A home whose only exchange has a body far larger than a pipe's buffer.
 fn home_with_a_large_exchange() -> tempfile::TempDir {
     use apiary_host::model::{ConnectorIdentity, Exchange, Method, Request, Response};
-    use apiary_host::store::{Counts, NewExchange, RunContext, RunKind, Store};
+    use apiary_host::store::{ExchangeWrite, RunContext, RunKind, Store};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("apiary.redb")).unwrap();
     let connector = ConnectorIdentity::default();
@@ -27,17 +27,7 @@ fn home_with_a_large_exchange() -> tempfile::TempDir {
     let body = format!("[{}]", vec!["{\"n\":1}"; 100_000].join(","));
     let exchange =
         Exchange { request, response: Response { status: 200, headers: vec![], body: body.into() }, fetched_at_ms: 0 };
-    let new = NewExchange {
-        context: &context,
-        exchange: &exchange,
-        attempt: 1,
-        hop: 0,
-        duration_ms: 1,
-        to_parse: None,
-        counts: Counts::default(),
-    };
-    store.put_exchange(new).unwrap();
-    store.add_counts(run.id, "s", &Counts::default()).unwrap();
+    store.put_exchange(&context, ExchangeWrite::new(&store, exchange)).unwrap();
     dir
 }
 

@@ -139,9 +139,9 @@ impl Fetcher {
         self.buckets.resources()
     }
 
-    /// How full each of the run's rate-limit buckets is now.
-    pub fn bucket_levels(&self) -> Vec<BucketLevel> {
-        self.buckets.levels()
+    /// The run's rate-limit buckets (to read their levels).
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
     }
 
     /// The request as it is sent and its retry budget. Idempotent methods may always be sent

@@ -91,9 +91,25 @@ fn copy_all(old: &redb2::Database, new: &Database) -> Result<(), String> {
         copy_table!(read, write, DEAD_LETTERS, tables::DEAD_LETTERS);
         copy_table!(read, write, SYNC_STATE, tables::SYNC_STATE);
         copy_table!(read, write, FRONTIER, tables::FRONTIER);
-        copy_table!(read, write, UNPROCESSED, tables::UNPROCESSED);
+        copy_unprocessed(&read, &write)?;
         copy_table!(read, write, CHECKPOINTS, tables::CHECKPOINTS);
         copy_table!(read, write, DEPRECATIONS, tables::DEPRECATIONS);
     }
     write.commit().map_err(|e| e.to_string())
+}
+
+/// Format 1 keyed unprocessed marks by exchange alone; format 2 by (pipeline, exchange): the
+/// pipeline comes from the exchange's stored metadata.
+fn copy_unprocessed(read: &redb2::ReadTransaction, write: &redb::WriteTransaction) -> Result<(), String> {
+    let marks = read.open_table(UNPROCESSED).map_err(|e| e.to_string())?;
+    let metas = read.open_table(RAW_META).map_err(|e| e.to_string())?;
+    let mut target = write.open_table(tables::UNPROCESSED).map_err(|e| e.to_string())?;
+    for row in marks.iter().map_err(|e| e.to_string())? {
+        let (exchange, entry) = row.map_err(|e| e.to_string())?;
+        let Some(meta) = metas.get(exchange.value()).map_err(|e| e.to_string())? else { continue };
+        let meta: serde_json::Value = serde_json::from_slice(meta.value()).map_err(|e| e.to_string())?;
+        let pipeline = meta["pipeline"].as_str().unwrap_or_default();
+        target.insert((pipeline, exchange.value()), entry.value()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }

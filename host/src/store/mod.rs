@@ -9,6 +9,7 @@
 //! This module is a leaf: it stores the host's own types ([`crate::model`]) and imports nothing
 //! from the fetcher, the runtime or the sync engine.
 
+mod batch;
 mod codec;
 mod counts;
 mod dead_letters;
@@ -27,12 +28,13 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, WriteTransaction};
 
+pub use batch::{Added, Write};
 pub use counts::Counts;
 pub use dead_letters::{DeadLetter, LetterOrigin, NewDeadLetter, Stage};
 pub use deprecations::Deprecation;
-pub use ids::{DeadLetterId, ExchangeId, FrontierId, RunId};
+pub use ids::{DeadLetterId, ExchangeId, FrontierId, Reservations, RunId};
 pub use letter_index::RequestKey;
-pub use raw::{NewExchange, RawExchange, RawMeta};
+pub use raw::{ExchangeWrite, RawExchange, RawMeta};
 pub use runs::{RunKind, RunOutcome, RunRecord};
 pub use schemas::{AcceptedSchema, ObservedSchema, SchemaPoint, SchemaSource};
 pub use sync_state::{Completion, FrontierEntry, SyncState};
@@ -102,6 +104,7 @@ pub(crate) fn db_error(e: impl Into<redb::Error>) -> StoreError {
 pub struct Store {
     db: Handle,
     path: PathBuf,
+    reservations: Reservations,
 }
 
 impl std::fmt::Debug for Store {
@@ -140,8 +143,10 @@ impl Store {
             }
             opened => opened?,
         };
-        let store = Store { db: Handle::Writer(db), path: path.to_path_buf() };
+        let mut store =
+            Store { db: Handle::Writer(db), path: path.to_path_buf(), reservations: Reservations::starting_at(1, 1) };
         store.check_format()?;
+        store.reservations = store.next_ids()?;
         Ok(store)
     }
 
@@ -155,7 +160,8 @@ impl Store {
             }
             opened => opened?,
         };
-        let store = Store { db: Handle::Reader(db), path: path.to_path_buf() };
+        let store =
+            Store { db: Handle::Reader(db), path: path.to_path_buf(), reservations: Reservations::starting_at(1, 1) };
         store.check_format()?;
         Ok(store)
     }
@@ -180,6 +186,22 @@ impl Store {
                 Err(StoreError::Corrupt { path: self.path.clone(), reason: "it has no apiary format marker".into() })
             }
         }
+    }
+
+    /// Ids handed out before their rows are written (the writer's).
+    pub fn reservations(&self) -> &Reservations {
+        &self.reservations
+    }
+
+    /// Reservations continuing after the ids already stored.
+    fn next_ids(&self) -> Result<Reservations, StoreError> {
+        use redb::ReadableTable;
+        let read = self.read()?;
+        let raw = read.open_table(tables::RAW_META).map_err(db_error)?;
+        let next_exchange = raw.last().map_err(db_error)?.map_or(1, |(k, _)| k.value() + 1);
+        let meta = read.open_table(META).map_err(db_error)?;
+        let next_frontier = meta.get("next_frontier_id").map_err(db_error)?.map_or(1, |v| v.value());
+        Ok(Reservations::starting_at(next_exchange, next_frontier))
     }
 
     /// A read transaction.
@@ -215,7 +237,8 @@ fn initialise(db: &Database) -> Result<(), StoreError> {
 /// once redb 4 has said the file is older than it reads: redb 2 must never open a newer file.
 fn upgrade_format_1(path: &Path) -> Result<(), StoreError> {
     migrate::upgrade(path, initialise)?;
-    let store = Store { db: Handle::Writer(open::open_writer(path, initialise)?), path: path.to_path_buf() };
+    let db = Handle::Writer(open::open_writer(path, initialise)?);
+    let store = Store { db, path: path.to_path_buf(), reservations: Reservations::starting_at(1, 1) };
     store.rebuild_letter_index()
 }
 

@@ -4,16 +4,21 @@ use serde::{Deserialize, Serialize};
 
 use super::counts::add_counts;
 use super::tables::{self, RAW_BODY, RAW_META};
-use super::{Counts, ExchangeId, RunId, Store, StoreError, codec, db_error};
+use redb::WriteTransaction;
+
+use super::{Counts, ExchangeId, RunContext, RunId, Store, StoreError, codec, db_error};
 use crate::model::{ConnectorIdentity, Exchange, Header, Request, Response};
 
-/// An exchange about to be stored.
+/// An exchange about to be stored, its id reserved and its body already compressed (so the
+/// compression can run beside the parse, off the commit's path).
 #[derive(Debug, Clone)]
-pub struct NewExchange<'a> {
-    /// The run, pipeline and connector that fetched it.
-    pub context: &'a super::RunContext,
+pub struct ExchangeWrite {
+    /// Its id, reserved from the store.
+    pub id: ExchangeId,
     /// The request (secrets already redacted) and the response.
-    pub exchange: &'a Exchange,
+    pub exchange: Exchange,
+    /// The response body, zstd-compressed.
+    pub compressed: Vec<u8>,
     /// Which attempt this response came from (1 = first try).
     pub attempt: u32,
     /// Which redirect hop of the attempt (0 = the request itself).
@@ -25,8 +30,43 @@ pub struct NewExchange<'a> {
     /// from storage instead of fetching it again. `None` for attempts and hops kept as evidence.
     pub to_parse: Option<super::FrontierId>,
     /// Counts to commit with it (the attempt, the waits before it); the exchange and its bytes
-    /// are added here.
+    /// are added when it is stored.
     pub counts: Counts,
+}
+
+impl ExchangeWrite {
+    /// `exchange` ready to store in `store`: an id reserved, the body compressed.
+    pub fn new(store: &Store, exchange: Exchange) -> ExchangeWrite {
+        ExchangeWrite::compressing(store.reservations().exchange(), exchange)
+    }
+
+    /// What storing this exchange adds to its stream's counts: its own counts, one exchange
+    /// and its bytes.
+    pub fn added_counts(&self) -> Counts {
+        let mut counts = self.counts;
+        counts.add(&Counts {
+            exchanges: 1,
+            raw_bytes: self.exchange.response.body.len() as u64,
+            stored_bytes: self.compressed.len() as u64,
+            ..Counts::default()
+        });
+        counts
+    }
+
+    /// `exchange` under the reserved id `id`, its body compressed now.
+    pub fn compressing(id: ExchangeId, exchange: Exchange) -> ExchangeWrite {
+        let compressed = codec::compress(&exchange.response.body);
+        ExchangeWrite {
+            id,
+            exchange,
+            compressed,
+            attempt: 1,
+            hop: 0,
+            duration_ms: 0,
+            to_parse: None,
+            counts: Counts::default(),
+        }
+    }
 }
 
 /// Everything stored about an exchange except its body.
@@ -63,13 +103,6 @@ pub struct RawMeta {
     pub stored_bytes: u64,
 }
 
-impl RawMeta {
-    /// What storing this exchange adds to its stream's counts: one exchange and its bytes.
-    pub fn counts(&self) -> Counts {
-        Counts { exchanges: 1, raw_bytes: self.body_bytes, stored_bytes: self.stored_bytes, ..Counts::default() }
-    }
-}
-
 /// A stored exchange with its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawExchange {
@@ -85,8 +118,8 @@ impl RawExchange {
     /// (what `apiary test --fixtures` reads). Requests are stored with secrets redacted.
     pub fn export(&self) -> serde_json::Value {
         let body = String::from_utf8_lossy(&self.body).into_owned();
-        let decoded = serde_json::from_str::<serde_json::Value>(&body)
-            .unwrap_or_else(|_| serde_json::Value::String(body.clone()));
+        let decoded =
+            serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|_| serde_json::Value::String(body.clone()));
         serde_json::json!({ "meta": self.meta, "body": decoded, "body_text": body })
     }
 
@@ -105,38 +138,10 @@ impl RawExchange {
 }
 
 impl Store {
-    /// Store an exchange and commit it, durably, before anything parses it; returns what was
-    /// stored. (Readers in other processes share the file, so every commit is durable: redb
-    /// allows no other kind then.)
-    pub fn put_exchange(&self, new: NewExchange<'_>) -> Result<RawMeta, StoreError> {
-        let body = &new.exchange.response.body;
-        let compressed = codec::compress(body);
+    /// Store one exchange in a transaction of its own; returns what was stored.
+    pub fn put_exchange(&self, context: &RunContext, new: ExchangeWrite) -> Result<RawMeta, StoreError> {
         let write = self.write()?;
-        let id = tables::next_id(&write.open_table(RAW_META).map_err(db_error)?)?;
-        let meta = RawMeta {
-            id: ExchangeId(id),
-            run: new.context.run,
-            pipeline: new.context.pipeline.clone(),
-            stream: new.exchange.request.endpoint.clone(),
-            connector: new.context.connector.clone(),
-            request: new.exchange.request.clone(),
-            status: new.exchange.response.status,
-            headers: new.exchange.response.headers.clone(),
-            fetched_at_ms: new.exchange.fetched_at_ms,
-            duration_ms: new.duration_ms,
-            attempt: new.attempt,
-            hop: new.hop,
-            body_bytes: body.len() as u64,
-            stored_bytes: compressed.len() as u64,
-        };
-        tables::put_json(&write, RAW_META, id, &meta)?;
-        if let Some(entry) = new.to_parse {
-            super::sync_state::mark_unprocessed(&write, id, entry)?;
-        }
-        write.open_table(RAW_BODY).map_err(db_error)?.insert(id, compressed.as_slice()).map_err(db_error)?;
-        let mut counts = new.counts;
-        counts.add(&meta.counts());
-        add_counts(&write, new.context.run, &meta.stream, &counts)?;
+        let meta = insert_exchange(&write, context, &new)?;
         write.commit().map_err(db_error)?;
         Ok(meta)
     }
@@ -162,4 +167,36 @@ impl Store {
     pub fn raw_list(&self, keep: impl Fn(&RawMeta) -> bool) -> Result<Vec<RawMeta>, StoreError> {
         tables::list_json(&self.read()?, RAW_META, keep)
     }
+}
+
+/// Store `new` inside an open write transaction.
+pub(super) fn insert_exchange(
+    write: &WriteTransaction,
+    context: &RunContext,
+    new: &ExchangeWrite,
+) -> Result<RawMeta, StoreError> {
+    let (exchange, id) = (&new.exchange, new.id.0);
+    let meta = RawMeta {
+        id: new.id,
+        run: context.run,
+        pipeline: context.pipeline.clone(),
+        stream: exchange.request.endpoint.clone(),
+        connector: context.connector.clone(),
+        request: exchange.request.clone(),
+        status: exchange.response.status,
+        headers: exchange.response.headers.clone(),
+        fetched_at_ms: exchange.fetched_at_ms,
+        duration_ms: new.duration_ms,
+        attempt: new.attempt,
+        hop: new.hop,
+        body_bytes: exchange.response.body.len() as u64,
+        stored_bytes: new.compressed.len() as u64,
+    };
+    tables::put_json(write, RAW_META, id, &meta)?;
+    if let Some(entry) = new.to_parse {
+        super::sync_state::mark_unprocessed(write, &context.pipeline, id, entry)?;
+    }
+    write.open_table(RAW_BODY).map_err(db_error)?.insert(id, new.compressed.as_slice()).map_err(db_error)?;
+    add_counts(write, context.run, &meta.stream, &new.added_counts())?;
+    Ok(meta)
 }

@@ -61,14 +61,22 @@ pub struct Completion {
     pub entry_done: bool,
     /// The exchange that was processed, no longer unprocessed.
     pub exchange: Option<ExchangeId>,
-    /// Follow-up requests, by stream.
-    pub next: Vec<(String, Request)>,
+    /// Follow-up requests, their ids reserved ([`Store::new_entries`]).
+    pub next: Vec<FrontierEntry>,
     /// The stream's new checkpoint.
     pub checkpoint: Option<(String, String)>,
     /// The output files' lengths after this entry's records, when it wrote any.
     pub offsets: Option<BTreeMap<String, u64>>,
     /// Dead letters to add.
     pub dead_letters: Vec<NewDeadLetter>,
+}
+
+impl Completion {
+    /// What committing this adds to its stream's counts: its counts and one dead letter per
+    /// letter (a new one, or one seen again).
+    pub fn added_counts(&self) -> Counts {
+        Counts { dead_letters: self.counts.dead_letters + self.dead_letters.len() as u64, ..self.counts }
+    }
 }
 
 impl Store {
@@ -101,19 +109,32 @@ impl Store {
         Ok(entries)
     }
 
-    /// Exchanges of the pipeline stored but not processed, with the entry each answers.
+    /// Exchanges of the pipeline stored but not processed, with the entry each answers. A mark
+    /// whose entry never reached the frontier (a crash between a page's raw commit and its
+    /// parent's completion) is not one: that page is fetched again.
     pub fn unprocessed(&self, pipeline: &str) -> Result<Vec<(ExchangeId, FrontierEntry)>, StoreError> {
         let read = self.read()?;
         let marks = read.open_table(UNPROCESSED).map_err(db_error)?;
         let frontier = read.open_table(FRONTIER).map_err(db_error)?;
         let mut found = Vec::new();
-        for row in marks.iter().map_err(db_error)? {
+        for row in marks.range((pipeline, 0)..=(pipeline, u64::MAX)).map_err(db_error)? {
             let (exchange, entry) = row.map_err(db_error)?;
             if let Some(v) = frontier.get((pipeline, entry.value())).map_err(db_error)? {
-                found.push((ExchangeId(exchange.value()), codec::from_json("frontier", v.value())?));
+                found.push((ExchangeId(exchange.value().1), codec::from_json("frontier", v.value())?));
             }
         }
         Ok(found)
+    }
+
+    /// Frontier entries for `requests` of `stream`, their ids reserved now and written by the
+    /// commit that carries them.
+    pub fn new_entries(&self, stream: &str, requests: Vec<Request>) -> Vec<FrontierEntry> {
+        let first = self.reservations.frontier(requests.len() as u64);
+        let stream = stream.to_string();
+        (first..)
+            .zip(requests)
+            .map(|(id, request)| FrontierEntry { id: FrontierId(id), stream: stream.clone(), request })
+            .collect()
     }
 
     /// Put requests into the frontier, each with the stored exchange it already has, if any
@@ -124,63 +145,33 @@ impl Store {
         seeds: Vec<(String, Request, Option<ExchangeId>)>,
     ) -> Result<Vec<FrontierEntry>, StoreError> {
         let write = self.write()?;
-        let exchanges: Vec<Option<ExchangeId>> = seeds.iter().map(|(_, _, e)| *e).collect();
-        let entries = add_entries(&write, pipeline, seeds.into_iter().map(|(s, r, _)| (s, r)).collect())?;
-        for (entry, exchange) in entries.iter().zip(exchanges) {
+        let mut entries = Vec::with_capacity(seeds.len());
+        for (stream, request, exchange) in seeds {
+            let entry = self.new_entries(&stream, vec![request]).remove(0);
             if let Some(exchange) = exchange {
-                mark_unprocessed(&write, exchange.0, entry.id)?;
+                mark_unprocessed(&write, pipeline, exchange.0, entry.id)?;
             }
+            entries.push(entry);
         }
+        add_entries(&write, pipeline, &entries)?;
         write.commit().map_err(db_error)?;
         Ok(entries)
     }
 
-    /// Commit everything processing one entry changed; returns the new frontier entries.
-    pub fn complete(&self, context: &RunContext, done: Completion) -> Result<Vec<FrontierEntry>, StoreError> {
-        let pipeline = context.pipeline.as_str();
+    /// Commit everything processing one entry changed, in a transaction of its own.
+    pub fn complete(&self, context: &RunContext, done: Completion) -> Result<(), StoreError> {
         let write = self.write()?;
-        if let (Some(entry), true) = (done.entry, done.entry_done) {
-            write.open_table(FRONTIER).map_err(db_error)?.remove((pipeline, entry.0)).map_err(db_error)?;
-        }
-        if let Some(exchange) = done.exchange {
-            write.open_table(UNPROCESSED).map_err(db_error)?.remove(exchange.0).map_err(db_error)?;
-        }
-        if let Some((stream, checkpoint)) = &done.checkpoint {
-            let mut table = write.open_table(CHECKPOINTS).map_err(db_error)?;
-            table.insert((pipeline, stream.as_str()), checkpoint.as_str()).map_err(db_error)?;
-        }
-        if done.offsets.is_some() || done.starts_stream {
-            let mut state = get_state(&write, pipeline)?;
-            if let Some(offsets) = done.offsets {
-                state.offsets = offsets;
-            }
-            if done.starts_stream {
-                state.started_streams.insert(done.stream.clone());
-            }
-            put_state(&write, pipeline, &state)?;
-        }
-        let mut counts = done.counts;
-        counts.dead_letters += match &done.settles {
-            Some(key) => settle(&write, context, key, done.dead_letters)?,
-            None => add_indexed(&write, context, done.dead_letters)?,
-        };
-        add_counts(&write, context.run, &done.stream, &counts)?;
-        let entries = add_entries(&write, pipeline, done.next)?;
-        write.commit().map_err(db_error)?;
-        Ok(entries)
+        apply_completion(&write, context, done)?;
+        write.commit().map_err(db_error)
     }
-
     /// The sync of `pipeline` is over (or abandoned): forget its state, frontier and
     /// unprocessed marks. Returns the state it had.
     pub fn end_sync(&self, pipeline: &str) -> Result<Option<SyncState>, StoreError> {
         let state = self.sync_state(pipeline)?;
-        let leftovers: Vec<(ExchangeId, FrontierEntry)> = self.unprocessed(pipeline)?;
         let write = self.write()?;
         {
             let mut marks = write.open_table(UNPROCESSED).map_err(db_error)?;
-            for (exchange, _) in &leftovers {
-                marks.remove(exchange.0).map_err(db_error)?;
-            }
+            marks.retain_in((pipeline, 0)..=(pipeline, u64::MAX), |_, _| false).map_err(db_error)?;
             let mut frontier = write.open_table(FRONTIER).map_err(db_error)?;
             frontier.retain_in((pipeline, 0)..=(pipeline, u64::MAX), |_, _| false).map_err(db_error)?;
             write.open_table(SYNC_STATE).map_err(db_error)?.remove(pipeline).map_err(db_error)?;
@@ -197,9 +188,50 @@ impl Store {
     }
 }
 
+/// Everything processing one entry changed, inside an open write transaction.
+pub(super) fn apply_completion(
+    write: &WriteTransaction,
+    context: &RunContext,
+    done: Completion,
+) -> Result<(), StoreError> {
+    let pipeline = context.pipeline.as_str();
+    let counts = done.added_counts();
+    if let (Some(entry), true) = (done.entry, done.entry_done) {
+        write.open_table(FRONTIER).map_err(db_error)?.remove((pipeline, entry.0)).map_err(db_error)?;
+    }
+    if let Some(exchange) = done.exchange {
+        write.open_table(UNPROCESSED).map_err(db_error)?.remove((pipeline, exchange.0)).map_err(db_error)?;
+    }
+    if let Some((stream, checkpoint)) = &done.checkpoint {
+        let mut table = write.open_table(CHECKPOINTS).map_err(db_error)?;
+        table.insert((pipeline, stream.as_str()), checkpoint.as_str()).map_err(db_error)?;
+    }
+    if done.offsets.is_some() || done.starts_stream {
+        let mut state = get_state(write, pipeline)?;
+        if let Some(offsets) = done.offsets {
+            state.offsets = offsets;
+        }
+        if done.starts_stream {
+            state.started_streams.insert(done.stream.clone());
+        }
+        put_state(write, pipeline, &state)?;
+    }
+    match &done.settles {
+        Some(key) => settle(write, context, key, done.dead_letters)?,
+        None => add_indexed(write, context, done.dead_letters)?,
+    };
+    add_counts(write, context.run, &done.stream, &counts)?;
+    add_entries(write, pipeline, &done.next)
+}
+
 /// Mark an exchange as stored but not yet processed, answering frontier entry `entry`.
-pub(super) fn mark_unprocessed(write: &WriteTransaction, exchange: u64, entry: FrontierId) -> Result<(), StoreError> {
-    write.open_table(UNPROCESSED).map_err(db_error)?.insert(exchange, entry.0).map_err(db_error)?;
+pub(super) fn mark_unprocessed(
+    write: &WriteTransaction,
+    pipeline: &str,
+    exchange: u64,
+    entry: FrontierId,
+) -> Result<(), StoreError> {
+    write.open_table(UNPROCESSED).map_err(db_error)?.insert((pipeline, exchange), entry.0).map_err(db_error)?;
     Ok(())
 }
 
@@ -218,24 +250,15 @@ fn put_state(write: &WriteTransaction, pipeline: &str, state: &SyncState) -> Res
     Ok(())
 }
 
-fn add_entries(
-    write: &WriteTransaction,
-    pipeline: &str,
-    requests: Vec<(String, Request)>,
-) -> Result<Vec<FrontierEntry>, StoreError> {
-    if requests.is_empty() {
-        return Ok(Vec::new());
+/// Write `entries` (ids reserved) into the frontier and record the highest id used.
+fn add_entries(write: &WriteTransaction, pipeline: &str, entries: &[FrontierEntry]) -> Result<(), StoreError> {
+    let Some(highest) = entries.iter().map(|e| e.id.0).max() else { return Ok(()) };
+    let mut frontier = write.open_table(FRONTIER).map_err(db_error)?;
+    for entry in entries {
+        frontier.insert((pipeline, entry.id.0), codec::to_json(entry).as_slice()).map_err(db_error)?;
     }
     let mut meta = write.open_table(META).map_err(db_error)?;
-    let mut next = meta.get("next_frontier_id").map_err(db_error)?.map_or(1, |v| v.value());
-    let mut frontier = write.open_table(FRONTIER).map_err(db_error)?;
-    let mut entries = Vec::with_capacity(requests.len());
-    for (stream, request) in requests {
-        let entry = FrontierEntry { id: FrontierId(next), stream, request };
-        frontier.insert((pipeline, next), codec::to_json(&entry).as_slice()).map_err(db_error)?;
-        entries.push(entry);
-        next += 1;
-    }
-    meta.insert("next_frontier_id", next).map_err(db_error)?;
-    Ok(entries)
+    let next = meta.get("next_frontier_id").map_err(db_error)?.map_or(1, |v| v.value());
+    meta.insert("next_frontier_id", next.max(highest + 1)).map_err(db_error)?;
+    Ok(())
 }

@@ -19,8 +19,8 @@ pub const DEAD_LETTERS: TableDefinition<u64, &[u8]> = TableDefinition::new("dead
 pub const SYNC_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("sync_state");
 /// (pipeline, frontier entry id) -> JSON [`super::FrontierEntry`]: requests still to process.
 pub const FRONTIER: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("frontier");
-/// Exchange id -> frontier entry id: exchanges stored but not yet processed.
-pub const UNPROCESSED: TableDefinition<u64, u64> = TableDefinition::new("unprocessed");
+/// (pipeline, exchange id) -> frontier entry id: exchanges stored but not yet processed.
+pub const UNPROCESSED: TableDefinition<(&str, u64), u64> = TableDefinition::new("unprocessed");
 /// (pipeline, stream) -> the stream's checkpoint, as the connector wrote it.
 pub const CHECKPOINTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("checkpoints");
 

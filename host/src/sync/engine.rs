@@ -34,6 +34,15 @@ pub async fn run_streams(shared: &Arc<Shared>, streams: &[String]) -> Result<(),
     first_error.map_or(Ok(()), Err)
 }
 
+/// Wait for the committer to write everything queued; the outcome of the run's work. The
+/// committer's own error explains a stream's "committer has stopped": it wins.
+pub async fn drain(shared: &Shared, outcome: Result<(), SyncError>) -> Result<(), SyncError> {
+    match shared.committer.finish().await {
+        Err(e) => Err(e),
+        Ok(()) => outcome,
+    }
+}
+
 /// End a run: forget its sync state when it finished (keep it for resuming when it failed or
 /// was stopped), record its outcome, and report its counts as committed.
 pub fn conclude(

@@ -4,6 +4,7 @@
 //! to the dead-letter queue, `next` requests back into the frontier. Everything a request
 //! changes is committed at once, so a killed run resumes exactly where it stopped.
 
+mod committer;
 mod engine;
 mod replay;
 mod report;
@@ -93,5 +94,6 @@ pub async fn run(
     let (run, streams) = resume::prepare(&mut session, pipeline, settings.restart)?;
     let (shared, warnings) = session.into_shared(pipeline, run.id, observer, settings.cancel);
     let outcome = engine::run_streams(&shared, &streams).await;
+    let outcome = engine::drain(&shared, outcome).await;
     engine::conclude(&shared, &streams, outcome, started, warnings)
 }

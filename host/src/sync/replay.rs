@@ -103,6 +103,7 @@ pub async fn replay(
         let records: Vec<&DeadLetter> = letters.iter().filter(|l| l.stage == Stage::Record).collect();
         outcome = replay_records(&shared, &records).await;
     }
+    let outcome = engine::drain(&shared, outcome).await;
     let sync = engine::conclude(&shared, &streams, outcome, started, warnings)?;
     let (mut resolved, mut unresolved) = (Vec::new(), Vec::new());
     for letter in &letters {

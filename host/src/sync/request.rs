@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::SyncError;
-use super::shared::{Shared, ToStore};
+use super::shared::{Durable, Shared, ToStore};
 use crate::accept::{self, PageOrigin, Verdict};
 use crate::clock::now_ms;
 use crate::fetch::{Failure, Redirect, RetryBudget, redirect_of};
@@ -16,8 +16,8 @@ use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, NewDeadLetter,
 
 /// How an attempt ended.
 enum Attempted {
-    /// A successful response, stored and marked to be parsed.
-    Page(ExchangeId, Exchange),
+    /// A successful response, queued to be stored and marked to be parsed.
+    Page(ExchangeId, Exchange, Durable),
     /// Try again after this wait.
     Again(Duration),
     /// No more attempts: this letter ends the request.
@@ -38,14 +38,14 @@ pub async fn process(
     let (request, mut budget) = shared.fetcher.prepare(&entry.request);
     let mut pending = Counts::default();
     loop {
-        let (exchange_id, exchange) = match stored.take() {
+        let (exchange_id, exchange, durable) = match stored.take() {
             Some(id) => {
                 budget.start_attempt();
                 let store = shared.store.clone();
-                (id, shared.blocking(move || store.raw(id)).await??.to_exchange())
+                (id, shared.blocking(move || store.raw(id)).await??.to_exchange(), None)
             }
             None => match attempt(shared, stream, &entry, &request, &mut budget, &mut pending).await? {
-                Attempted::Page(id, exchange) => (id, exchange),
+                Attempted::Page(id, exchange, durable) => (id, exchange, Some(durable)),
                 Attempted::Again(wait) if pause(shared, wait, &mut pending).await => continue,
                 Attempted::Again(_) | Attempted::Stopped => return Ok(Vec::new()),
                 Attempted::Failed(letter) => return finish(shared, stream, &entry, None, letter, pending).await,
@@ -53,6 +53,10 @@ pub async fn process(
         };
         let connector = shared.connector.clone();
         let parsed = shared.blocking(move || connector.parse(&exchange)).await?;
+        // The raw commit ran beside the parse; wait for it before anything follows from it.
+        if let Some(durable) = durable {
+            durable.wait().await?;
+        }
         let origin = PageOrigin { stream, request: &entry.request, exchange: exchange_id };
         let error = match accept::judge(origin, parsed, shared.connector.limits()) {
             Verdict::Accept(page) => return commit_page(shared, stream, &entry, exchange_id, page, pending).await,
@@ -129,7 +133,7 @@ async fn attempt(
         let stored_request = Request { url: fetcher.target().relative(url.as_str()), ..hop_request.clone() };
         let exchange = Exchange { request: stored_request, response, fetched_at_ms: now_ms() };
         let is_page = exchange.response.is_success();
-        let meta = shared
+        let (id, durable) = shared
             .store_exchange(ToStore {
                 stream,
                 exchange: &exchange,
@@ -140,13 +144,13 @@ async fn attempt(
                 counts: std::mem::take(pending),
             })
             .await?;
-        if is_page {
-            return Ok(Attempted::Page(meta.id, exchange));
+        if let Some(durable) = durable {
+            return Ok(Attempted::Page(id, exchange, durable));
         }
         match redirect_of(fetcher.target(), &url, hop_request.method, &exchange.response) {
             Some(Redirect::Follow { .. }) if hop >= fetcher.http().max_redirects => {
                 let why = format!("more than {} redirects ([http] max-redirects)", fetcher.http().max_redirects);
-                return Ok(Attempted::Failed(letter(Stage::Policy, why, Some(meta.id))));
+                return Ok(Attempted::Failed(letter(Stage::Policy, why, Some(id))));
             }
             Some(Redirect::Follow { url: next, method }) => {
                 pending.redirects += 1;
@@ -157,17 +161,17 @@ async fn attempt(
                 url = next;
                 continue;
             }
-            Some(Redirect::Refused(why)) => return Ok(Attempted::Failed(letter(Stage::Policy, why, Some(meta.id)))),
+            Some(Redirect::Refused(why)) => return Ok(Attempted::Failed(letter(Stage::Policy, why, Some(id)))),
             None => {}
         }
         if !fetcher.retry().retries_status(status) {
             let error = format!("HTTP {status} (after {number} attempt(s))");
-            return Ok(Attempted::Failed(letter(Stage::Fetch, error, Some(meta.id))));
+            return Ok(Attempted::Failed(letter(Stage::Fetch, error, Some(id))));
         }
         return Ok(match budget.after(Failure::Status { asked: sent.asked }) {
             crate::fetch::Verdict::Retry(wait) => Attempted::Again(wait),
             crate::fetch::Verdict::GiveUp(why) => {
-                Attempted::Failed(letter(Stage::Fetch, format!("HTTP {status} ({why})"), Some(meta.id)))
+                Attempted::Failed(letter(Stage::Fetch, format!("HTTP {status} ({why})"), Some(id)))
             }
         });
     }
@@ -208,11 +212,12 @@ async fn finish(
         dead_letters: vec![letter],
         ..Completion::default()
     };
-    shared.commit(Vec::new(), done).await
+    shared.commit(Vec::new(), done).await?;
+    Ok(Vec::new())
 }
 
-/// Write an accepted page and commit it with its letters, follow-ups and checkpoint. Follow-up
-/// URLs under the base URL are stored relative to it, so `--base-url` applies to them too.
+/// Write an accepted page and commit it with its letters, follow-ups and checkpoint; returns
+/// the follow-ups, ready to fetch while the page commits.
 async fn commit_page(
     shared: &Shared,
     stream: &str,
@@ -222,9 +227,7 @@ async fn commit_page(
     mut counts: Counts,
 ) -> Result<Vec<FrontierEntry>, SyncError> {
     counts.pages += 1;
-    let target = shared.fetcher.target();
-    let next =
-        page.next.into_iter().map(|r| (stream.to_string(), Request { url: target.relative(&r.url), ..r })).collect();
+    let next = shared.new_entries(stream, page.next);
     let done = Completion {
         stream: stream.to_string(),
         settles: Some(RequestKey::of(&entry.request)),
@@ -232,12 +235,13 @@ async fn commit_page(
         entry: Some(entry.id),
         entry_done: true,
         exchange: Some(exchange),
-        next,
+        next: next.clone(),
         checkpoint: page.checkpoint.map(|c| (stream.to_string(), c)),
         dead_letters: page.letters,
         ..Completion::default()
     };
-    shared.commit(page.records, done).await
+    shared.commit(page.records, done).await?;
+    Ok(next)
 }
 
 /// What makes two requests the same for the loop guard: method, absolute URL, body.

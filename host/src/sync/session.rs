@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
+use super::committer::{Committer, Report};
 use super::shared::Shared;
 use crate::config::Pipeline;
 use crate::fetch::{AuthInjector, FetchPlan, Fetcher, Target};
@@ -79,17 +80,21 @@ impl Session {
         cancel: CancellationToken,
     ) -> (Arc<Shared>, Vec<String>) {
         let context = RunContext { run, pipeline: pipeline.name.clone(), connector: self.connector.identity().clone() };
+        let sink = Arc::new(Mutex::new(self.sink));
+        let report = Report { observer: observer.clone(), buckets: self.fetcher.buckets().clone() };
+        let committer = Committer::start(self.store.clone(), sink.clone(), context.clone(), cancel.clone(), report);
         let shared = Arc::new(Shared {
             pipeline: pipeline.clone(),
             connector: self.connector,
             fetcher: self.fetcher,
             store: self.store,
-            sink: Arc::new(Mutex::new(self.sink)),
+            sink,
             context,
             observer,
             cancel,
             deprecations: Mutex::new(BTreeMap::new()),
             progress: Mutex::new(Progress::default()),
+            committer,
         });
         (shared, self.warnings)
     }

@@ -1,5 +1,6 @@
-//! What every stream task of one run shares, and the two writes of the data path: storing an
-//! exchange (before anything parses it) and the commit that ends processing a request.
+//! What every stream task of one run shares, and the two writes of the data path, both queued
+//! to the run's [`Committer`]: storing an exchange (sent before anything parses it) and the
+//! commit that ends processing a request.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -7,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
+use super::committer::{Committer, Job, RawJob};
 use crate::config::Pipeline;
 use crate::fetch::Fetcher;
-use crate::model::{DeprecationNotice, Exchange, Header, Record};
-use crate::progress::{Committed, Observer, Progress};
+use crate::model::{DeprecationNotice, Exchange, Header, Record, Request};
+use crate::progress::{Observer, Progress};
 use crate::runtime::LoadedConnector;
 use crate::sink::JsonlSink;
-use crate::store::{Completion, Counts, FrontierEntry, FrontierId, NewExchange, RawMeta, RunContext, Stage, Store};
+use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, FrontierId, RunContext, Store};
 
 /// The state of one run, shared by its stream tasks.
 pub struct Shared {
@@ -30,6 +32,18 @@ pub struct Shared {
     pub deprecations: Mutex<BTreeMap<String, DeprecationNotice>>,
     /// Progress so far, for the observer.
     pub progress: Mutex<Progress>,
+    /// Where every durable write goes.
+    pub committer: Committer,
+}
+
+/// Told when a page's raw exchange is durable.
+pub struct Durable(tokio::sync::oneshot::Receiver<()>);
+
+impl Durable {
+    /// Wait until the exchange is committed; an error when the committer stopped first.
+    pub async fn wait(self) -> Result<(), SyncError> {
+        self.0.await.map_err(|_| SyncError::Internal("the committer has stopped".into()))
+    }
 }
 
 /// An exchange to store: which attempt and hop it answers, and whether it is the page to parse.
@@ -54,28 +68,40 @@ impl Shared {
         self.connector.manifest().endpoint(stream).map_or(1, |e| e.max_in_flight.max(1) as usize)
     }
 
-    /// Commit an exchange to the raw store, before anything parses it (rule 2).
-    pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<RawMeta, SyncError> {
-        let (store, context, exchange) = (self.store.clone(), self.context.clone(), s.exchange.clone());
-        let (attempt, hop, duration_ms, to_parse, counts) = (s.attempt, s.hop, s.duration_ms, s.to_parse, s.counts);
-        let mut added = counts;
-        let meta = self
-            .blocking(move || {
-                store.put_exchange(NewExchange {
-                    context: &context,
-                    exchange: &exchange,
-                    attempt,
-                    hop,
-                    duration_ms,
-                    to_parse,
-                    counts,
-                })
-            })
-            .await??;
-        added.add(&meta.counts());
-        self.report_commit(&meta.stream, &added, &[]);
+    /// Queue an exchange for the raw store as soon as it arrives, before it is parsed (rule 2:
+    /// the committer stores it no later than anything derived from it). Returns its id, and
+    /// for a page to parse a receiver told when it is durable: the stream waits for that before
+    /// fetching further, so a kill loses at most the page in flight.
+    pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<(ExchangeId, Option<Durable>), SyncError> {
+        let id = self.store.reservations().exchange();
+        let (committed, durable) = match s.to_parse {
+            Some(_) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                (Some(tx), Some(Durable(rx)))
+            }
+            None => (None, None),
+        };
+        let job = RawJob {
+            committed,
+            id,
+            exchange: s.exchange.clone(),
+            attempt: s.attempt,
+            hop: s.hop,
+            duration_ms: s.duration_ms,
+            to_parse: s.to_parse,
+            counts: s.counts,
+        };
+        self.committer.send(Job::Exchange(Box::new(job))).await?;
         self.note_deprecation(s.stream, &s.exchange.response.headers).await?;
-        Ok(meta)
+        Ok((id, durable))
+    }
+
+    /// Frontier entries for follow-up `requests` of `stream`, their ids reserved now; URLs under
+    /// the base URL are stored relative to it, so `--base-url` applies to a resumed frontier.
+    pub fn new_entries(&self, stream: &str, requests: Vec<Request>) -> Vec<FrontierEntry> {
+        let target = self.fetcher.target();
+        let requests = requests.into_iter().map(|r| Request { url: target.relative(&r.url), ..r }).collect();
+        self.store.new_entries(stream, requests)
     }
 
     /// Record a deprecation notice the first time this run sees one for `endpoint`.
@@ -90,45 +116,16 @@ impl Shared {
         Ok(())
     }
 
-    /// Write `records` (already validated) and commit `done` with the output's new lengths, as
-    /// one step: the sink lock is held from the first write to the commit, so the committed
-    /// lengths never include another request's uncommitted records. Returns the new frontier
-    /// entries.
-    pub async fn commit(&self, records: Vec<Record>, mut done: Completion) -> Result<Vec<FrontierEntry>, SyncError> {
-        for letter in &done.dead_letters {
-            tracing::info!(stream = %letter.stream, stage = %letter.stage, error = %letter.error, "dead letter");
-        }
+    /// Queue `records` (already validated) and `done`: the committer writes the records, makes
+    /// them durable and commits `done` with the output's new lengths.
+    pub async fn commit(&self, records: Vec<Record>, mut done: Completion) -> Result<(), SyncError> {
         done.counts.records += records.len() as u64;
         let (stream, written, is_page) = (done.stream.clone(), records.len() as u64, done.entry.is_some());
-        // What `Store::complete` adds: the counts, and one dead letter per letter.
-        let mut added = done.counts;
-        added.dead_letters += done.dead_letters.len() as u64;
-        let stages: Vec<Stage> = done.dead_letters.iter().map(|l| l.stage).collect();
-        let (sink, store, context) = (self.sink.clone(), self.store.clone(), self.context.clone());
-        let entries = self
-            .blocking(move || -> Result<Vec<FrontierEntry>, SyncError> {
-                let mut sink = sink.lock().expect("sink lock");
-                for record in &records {
-                    sink.write(&record.stream, &record.json)?;
-                }
-                if !records.is_empty() {
-                    sink.sync()?;
-                    done.offsets = Some(sink.lengths());
-                }
-                Ok(store.complete(&context, done)?)
-            })
-            .await??;
-        self.report_commit(&stream, &added, &stages);
+        self.committer.send(Job::Page { records, done }).await?;
         if is_page {
             self.report_progress(&stream, written);
         }
-        Ok(entries)
-    }
-
-    /// Tell the observer what a commit added to `stream`'s counts.
-    fn report_commit(&self, stream: &str, counts: &Counts, letters: &[Stage]) {
-        let buckets = self.fetcher.bucket_levels();
-        self.observer.on_commit(&Committed { stream, counts, letters, buckets: &buckets });
+        Ok(())
     }
 
     /// Tell the observer that a page of `stream` was done.

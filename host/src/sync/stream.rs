@@ -68,8 +68,7 @@ async fn refuse_loop(shared: &Shared, stream: &str, entry: &FrontierEntry) -> Re
         dead_letters: vec![NewDeadLetter::new(stream, Stage::Policy, error, 0).about(Some(r.clone()))],
         ..Completion::default()
     };
-    shared.commit(Vec::new(), done).await?;
-    Ok(())
+    shared.commit(Vec::new(), done).await
 }
 
 /// The stream's first requests, committed to the frontier; a failing `start` is a dead letter.
@@ -84,18 +83,15 @@ async fn start(shared: &Arc<Shared>, stream: &str) -> Result<Vec<FrontierEntry>,
         Ok(Err(message)) => (Vec::new(), vec![format!("start failed: {message}")]),
         Err(call) => (Vec::new(), vec![format!("start failed: {call}")]),
     };
-    let target = shared.fetcher.target();
-    let next = requests
-        .into_iter()
-        .map(|r| (stream.to_string(), crate::model::Request { url: target.relative(&r.url), ..r }))
-        .collect();
+    let next = shared.new_entries(stream, requests);
     let done = Completion {
         stream: stream.to_string(),
         settles: Some(RequestKey::start_of(stream)),
-        next,
+        next: next.clone(),
         dead_letters: dead_letters.into_iter().map(|e| NewDeadLetter::new(stream, Stage::Parse, e, 1)).collect(),
         starts_stream: true,
         ..Completion::default()
     };
-    shared.commit(Vec::new(), done).await
+    shared.commit(Vec::new(), done).await?;
+    Ok(next)
 }

@@ -82,6 +82,6 @@ fn replay_of_record_letters_writes_only_the_records_now_accepted() {
 
     // The same connector still rejects them: nothing is written twice, nothing resolved.
     let replayed = scratch.apiary(&["dlq", "replay", pipeline.to_str().unwrap()]);
-    assert!(replayed.stdout.contains(&format!("0 resolved, {rejected} still open")), "{}", replayed.stdout);
+    assert!(replayed.stdout.contains(&format!("0 resolved, {rejected} still open")), "{replayed:?}");
     assert_eq!(read_jsonl(&scratch.output("gh", "issues")).len(), before);
 }

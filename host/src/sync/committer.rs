@@ -1,0 +1,190 @@
+//! The run's committer: every durable write of a sync (raw exchanges, page completions) goes
+//! through it, in the order the stream tasks send them, and whatever is ready together goes
+//! into one transaction, behind one fsync of the output and one of the database. It runs on
+//! its own thread, so compressing, writing and syncing page N overlap fetching and parsing page
+//! N+1: a `Link` chain keeps both cores busy.
+//!
+//! A page's raw exchange is sent as soon as it arrives (before it is parsed) and its
+//! completion after, so the raw exchange is committed no later than anything derived from it,
+//! and a kill loses at most the pages whose raw commit had not finished: they are fetched again.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::SyncError;
+use crate::model::{Exchange, Record};
+use crate::sink::JsonlSink;
+use crate::fetch::Buckets;
+use crate::progress::{Committed, Observer};
+use crate::store::{Added, Completion, Counts, ExchangeId, ExchangeWrite, FrontierId, RunContext, Store, Write};
+
+/// Jobs that may wait for the committer before senders are held back.
+const QUEUE: usize = 32;
+
+/// One durable write to make.
+pub enum Job {
+    /// A raw exchange, compressed by the committer.
+    Exchange(Box<RawJob>),
+    /// A page's records and what processing its request changed.
+    Page { records: Vec<Record>, done: Completion },
+}
+
+/// A raw exchange to store; `committed` is told when it is durable.
+pub struct RawJob {
+    pub committed: Option<tokio::sync::oneshot::Sender<()>>,
+    pub id: ExchangeId,
+    pub exchange: Exchange,
+    pub attempt: u32,
+    pub hop: u32,
+    pub duration_ms: u64,
+    pub to_parse: Option<FrontierId>,
+    pub counts: Counts,
+}
+
+/// The sending side, shared by the run's stream tasks.
+pub struct Committer {
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    task: Mutex<Option<JoinHandle<Result<(), SyncError>>>>,
+}
+
+impl Committer {
+    /// Start the committer of a run writing to `store` and `sink`; on a failed commit it
+    /// cancels the run.
+    pub fn start(
+        store: Arc<Store>,
+        sink: Arc<Mutex<JsonlSink>>,
+        context: RunContext,
+        cancel: CancellationToken,
+        report: Report,
+    ) -> Committer {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(run(receiver, store, sink, context, cancel, report));
+        Committer { sender: Mutex::new(Some(sender)), task: Mutex::new(Some(task)) }
+    }
+
+    /// Queue a job. Fails only when the committer has stopped (its error is reported by
+    /// [`Committer::finish`]).
+    pub async fn send(&self, job: Job) -> Result<(), SyncError> {
+        let sender = self.sender.lock().expect("committer lock").clone();
+        let stopped = || SyncError::Internal("the committer has stopped".into());
+        sender.ok_or_else(stopped)?.send(job).await.map_err(|_| stopped())
+    }
+
+    /// Commit everything queued, then stop; the first commit error, if any.
+    pub async fn finish(&self) -> Result<(), SyncError> {
+        drop(self.sender.lock().expect("committer lock").take());
+        let task = self.task.lock().expect("committer lock").take();
+        match task {
+            Some(task) => task.await.map_err(|e| SyncError::Internal(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Who hears what each batch committed: the run's observer, with the levels of its buckets.
+pub struct Report {
+    /// Told each write's counts once its batch is durable.
+    pub observer: Arc<dyn Observer>,
+    /// The run's rate-limit buckets.
+    pub buckets: Buckets,
+}
+
+impl Report {
+    /// Tell the observer what a durable batch added.
+    fn committed(&self, added: &[Added]) {
+        let buckets = self.buckets.levels();
+        for a in added {
+            let c = Committed { stream: &a.stream, counts: &a.counts, letters: &a.letters, buckets: &buckets };
+            self.observer.on_commit(&c);
+        }
+    }
+}
+
+/// Take every job that is ready, write it as one batch, repeat until the senders are gone.
+async fn run(
+    mut receiver: mpsc::Receiver<Job>,
+    store: Arc<Store>,
+    sink: Arc<Mutex<JsonlSink>>,
+    context: RunContext,
+    cancel: CancellationToken,
+    report: Report,
+) -> Result<(), SyncError> {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < QUEUE {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (store, sink, context) = (store.clone(), sink.clone(), context.clone());
+        let written = tokio::task::spawn_blocking(move || write_batch(&store, &sink, &context, batch))
+            .await
+            .map_err(|e| SyncError::Internal(e.to_string()))
+            .and_then(|r| r);
+        match written {
+            Ok(added) => report.committed(&added),
+            Err(e) => {
+                cancel.cancel();
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Write a batch: records to the output, made durable, then one database transaction holding
+/// the raw exchanges, the completions and the output's new lengths. Returns what each write
+/// added to the counts.
+fn write_batch(
+    store: &Store,
+    sink: &Mutex<JsonlSink>,
+    context: &RunContext,
+    batch: Vec<Job>,
+) -> Result<Vec<Added>, SyncError> {
+    let mut sink = sink.lock().expect("sink lock");
+    let mut writes = Vec::with_capacity(batch.len());
+    let mut wrote_records = false;
+    let mut notify = Vec::new();
+    for job in batch {
+        match job {
+            Job::Exchange(mut raw) => {
+                notify.extend(raw.committed.take());
+                let mut write = ExchangeWrite::compressing(raw.id, raw.exchange);
+                (write.attempt, write.hop, write.duration_ms) = (raw.attempt, raw.hop, raw.duration_ms);
+                (write.to_parse, write.counts) = (raw.to_parse, raw.counts);
+                writes.push(Write::Exchange(Box::new(write)));
+            }
+            Job::Page { records, done } => {
+                for record in &records {
+                    sink.write(&record.stream, &record.json)?;
+                }
+                wrote_records |= !records.is_empty();
+                writes.push(Write::Completion(done));
+            }
+        }
+    }
+    if wrote_records {
+        sink.sync()?;
+        let lengths = sink.lengths();
+        if let Some(Write::Completion(last)) = writes.iter_mut().rev().find(|w| matches!(w, Write::Completion(_))) {
+            last.offsets = Some(lengths);
+        }
+    }
+    for w in &writes {
+        if let Write::Completion(done) = w {
+            for letter in &done.dead_letters {
+                tracing::info!(stream = %letter.stream, stage = %letter.stage, error = %letter.error, "dead letter");
+            }
+        }
+    }
+    let added = writes.iter().map(Write::added).collect();
+    store.commit_batch(context, writes)?;
+    for committed in notify {
+        let _ = committed.send(());
+    }
+    Ok(added)
+}
