@@ -118,8 +118,8 @@ impl RawExchange {
     /// (what `apiary test --fixtures` reads). Requests are stored with secrets redacted.
     pub fn export(&self) -> serde_json::Value {
         let body = String::from_utf8_lossy(&self.body).into_owned();
-        let decoded =
-            serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|_| serde_json::Value::String(body.clone()));
+        let decoded = serde_json::from_str::<serde_json::Value>(&body)
+            .unwrap_or_else(|_| serde_json::Value::String(body.clone()));
         serde_json::json!({ "meta": self.meta, "body": decoded, "body_text": body })
     }
 

@@ -15,10 +15,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
-use crate::model::{Exchange, Record};
-use crate::sink::JsonlSink;
 use crate::fetch::Buckets;
+use crate::model::{Exchange, Record};
 use crate::progress::{Committed, Observer};
+use crate::sink::JsonlSink;
 use crate::store::{Added, Completion, Counts, ExchangeId, ExchangeWrite, FrontierId, RunContext, Store, Write};
 
 /// Jobs that may wait for the committer before senders are held back.
