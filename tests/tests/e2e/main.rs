@@ -4,6 +4,7 @@
 mod authoring;
 mod bad_input;
 mod connectors;
+mod dashboard;
 mod dlq;
 mod fetching;
 mod resume;

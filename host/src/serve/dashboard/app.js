@@ -94,8 +94,8 @@ function drawChart(runs) {
   const shown = runs.slice(0, 40).reverse();
   const [width, height, pad] = [720, 200, 24];
   const top = Math.max(1, ...shown.map((r) => Math.max(r.counts.records, r.counts.dead_letters)));
-  const step = (width - pad) / Math.max(shown.length, 1);
-  const bar = Math.max(2, step / 2 - 1);
+  const step = Math.min(36, (width - pad) / Math.max(shown.length, 1));
+  const bar = Math.min(14, Math.max(2, step / 2 - 1));
   const scale = (v) => ((height - pad) * v) / top;
   const nodes = [svg("line", { class: "axis", x1: pad, y1: height - pad, x2: width, y2: height - pad })];
   const label = svg("text", { x: 0, y: 10 });
@@ -103,6 +103,9 @@ function drawChart(runs) {
   nodes.push(label);
   shown.forEach((r, i) => {
     const x = pad + i * step;
+    const id = svg("text", { x, y: height - 8 });
+    id.textContent = `#${r.id}`;
+    nodes.push(id);
     for (const [kind, value, dx] of [["records", r.counts.records, 0], ["letters", r.counts.dead_letters, bar + 1]]) {
       const h = scale(value);
       const rect = svg("rect", { class: kind, x: x + dx, y: height - pad - h, width: bar, height: h, "data-run": r.id });
