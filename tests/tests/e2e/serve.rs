@@ -133,6 +133,8 @@ fn sigterm_mid_sync_then_serve_again_resumes_and_writes_every_record_once() {
     write(&dir, "generated.toml", &generated("generated", api.base_url(), "5", "every = \"1h\""));
     let mut serve = ServeProcess::start(&scratch.home(), &dir, &[], &[]).unwrap();
     serve.wait_for("/api/runs", "some committed records", |runs| runs[0]["counts"]["records"].as_u64() > Some(100));
+    let (status, body) = serve.post("/api/pipelines/generated/run");
+    assert_eq!(status, 409, "a pipeline never runs twice at once: {body}");
     assert!(serve.terminate().success(), "serve exits 0 on SIGTERM mid-sync");
     let store = reader(&scratch);
     let run = &store.runs().unwrap()[0];
