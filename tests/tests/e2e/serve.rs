@@ -65,7 +65,7 @@ fn store_counts(store: &Store) -> BTreeMap<(String, String), Counts> {
 
 #[test]
 fn two_pipelines_run_on_schedule_and_the_metrics_equal_the_store() {
-    let api = mock(&["--pages", "6"]);
+    let api = mock(&["--pages", "6", "--fault-429", "0.3", "--retry-after", "0", "--seed", "7"]);
     let scratch = Scratch::new();
     let dir = scratch.path().join("pipelines");
     write(&dir, "issues.toml", &generated("issues", api.base_url(), "10", "every = \"1h\""));
@@ -88,16 +88,23 @@ fn two_pipelines_run_on_schedule_and_the_metrics_equal_the_store() {
         text.contains("apiary_dead_letters_open{").then_some(text)
     });
     let store = reader(&scratch);
-    for ((pipeline, stream), counts) in store_counts(&store) {
+    let sums = store_counts(&store);
+    assert!(sums.values().map(|c| c.throttled).sum::<u64>() > 0, "the mock sent 429s: {sums:?}");
+    for ((pipeline, stream), counts) in sums {
         let labels = format!("{{pipeline=\"{pipeline}\",stream=\"{stream}\"}}");
         for (name, value) in [
             ("apiary_requests_total", counts.requests),
+            ("apiary_retries_total", counts.retries),
+            ("apiary_throttled_total", counts.throttled),
             ("apiary_pages_total", counts.pages),
             ("apiary_records_total", counts.records),
             ("apiary_raw_bytes_total", counts.raw_bytes),
         ] {
-            assert_eq!(metric(&text, &format!("{name}{labels}")), Some(value as f64), "{name}{labels}\n{text}");
+            let expected = (value > 0).then_some(value as f64); // a counter never touched has no series
+            assert_eq!(metric(&text, &format!("{name}{labels}")), expected, "{name}{labels}\n{text}");
         }
+        let waited = metric(&text, &format!("apiary_retry_wait_seconds_total{labels}")).unwrap_or(0.0);
+        assert!((waited - counts.waited_ms as f64 / 1000.0).abs() < 1e-6, "retry wait {waited} vs {counts:?}");
     }
     let open = store.dead_letters(|l| l.resolved_by.is_none()).unwrap();
     assert_eq!(open.len(), 1, "v1 cannot parse page 3");
