@@ -6,6 +6,7 @@
 
 mod children;
 mod figures;
+mod idle;
 mod in_process;
 mod peer;
 mod schemas;
@@ -71,6 +72,9 @@ async fn main() -> Result<()> {
     if only.wants_any(&["7"]) {
         children::rate_accuracy(&paths, &mut table)?;
     }
+    if only.wants_any(&["10"]) {
+        idle::serve_idle(&paths, &mut table)?;
+    }
     table.print();
     Ok(())
 }
@@ -79,7 +83,7 @@ async fn main() -> Result<()> {
 struct Selection(Vec<String>);
 
 impl Selection {
-    const FIGURES: [&str; 8] = ["1", "2", "3", "4", "5", "7", "8", "9"];
+    const FIGURES: [&str; 9] = ["1", "2", "3", "4", "5", "7", "8", "9", "10"];
 
     fn from_args() -> Result<Selection> {
         let named: Vec<String> = std::env::args().skip(1).collect();
