@@ -1,13 +1,14 @@
 //! The dashboard in a real browser: headless Chromium (Debian's package) loads the page from
 //! `apiary serve`, runs its script against the API, and the rendered DOM's numbers are checked
 //! against the store; a screenshot is saved under the target folder (docs/dashboard.png is a
-//! copy of it).
+//! copy of it). A second test drives Chromium over DevTools and clicks "replay dead letters".
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use apiary_e2e::harness::{PipelineSpec, Scratch, binary, connector_wasm, profile_dir};
 use apiary_e2e::serve::ServeProcess;
+use apiary_e2e::services::Browser;
 use apiary_e2e::spawn::MockProcess;
 use apiary_host::store::{LetterOrigin, Store};
 
@@ -100,3 +101,54 @@ fn chromium_renders_the_stores_numbers_and_a_screenshot_is_saved() {
     assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a real picture ({} bytes)", png.len());
     assert!(serve.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clicking_replay_resolves_the_dead_letter_shown() {
+    let api = MockProcess::start(&binary("apiary-mock"), &["--pages", "6"]).unwrap();
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("pipelines");
+    std::fs::create_dir_all(&dir).unwrap();
+    let versioned = |release: &str| {
+        let wasm = connector_wasm(&format!("versioned_{release}"));
+        let spec = PipelineSpec {
+            name: "versioned",
+            connector: &wasm,
+            base_url: api.base_url(),
+            streams: &["issues"],
+            config: &[],
+            extra: "",
+        };
+        spec.toml()
+    };
+    std::fs::write(dir.join("versioned.toml"), versioned("v1")).unwrap();
+    let serve = ServeProcess::start(&scratch.home(), &dir, &["--rescan-every", "1h"], &[]).unwrap();
+    assert_eq!(serve.post("/api/pipelines/versioned/run").0, 202);
+    let letters = serve.wait_for("/api/dead-letters", "v1's letter", |l| l.as_array().unwrap().len() == 1);
+    let letter = letters[0]["id"].as_u64().unwrap();
+    let letter_id = apiary_host::store::DeadLetterId(letter);
+    // The fixed connector is put in place, as an engineer would before pressing replay.
+    std::fs::remove_file(dir.join("versioned.toml")).unwrap();
+    std::fs::write(dir.join("versioned-v2.toml"), versioned("v2")).unwrap();
+    serve.signal("HUP");
+    serve.wait_for("/api/pipelines", "the v2 file", |v| {
+        v["pipelines"][0]["file"].as_str().is_some_and(|f| f.ends_with("versioned-v2.toml"))
+    });
+
+    let browser = Browser::launch().await;
+    let page = browser.open(&format!("{}/", serve.base_url())).await.expect("the dashboard loads");
+    let shown = page.wait_for_text(&format!("tr[data-letter=\"{letter}\"]"), "versioned", WAIT).await.unwrap();
+    assert!(shown.contains("issues"), "the letter's row: {shown}");
+    assert_eq!(page.text("#open-letters").await.unwrap(), "1");
+    page.click("button.replay[data-pipeline=\"versioned\"]").await.unwrap();
+    let runs = serve.wait_for("/api/runs", "the replay run", |r| {
+        r[0]["kind"] == "replay" && r[0]["outcome"]["state"] == "succeeded"
+    });
+    assert_eq!(runs[0]["counts"]["records"].as_u64(), Some(20), "pages 3-6 after the replay: {runs}");
+    // The page refreshes itself: the letter is gone from the open ones.
+    page.wait_for_text("#open-letters", "0", WAIT).await.unwrap();
+    let store = Store::open_read_only(&scratch.home().join("apiary.redb")).unwrap();
+    assert!(store.dead_letter(letter_id).unwrap().resolved_by.is_some(), "resolved in the store");
+}
+
+/// How long the page may take to show what the server did.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
