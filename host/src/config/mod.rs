@@ -16,7 +16,10 @@
 //! token = { env = "GITHUB_TOKEN" }
 //!
 //! [sink]
-//! kind = "jsonl"
+//! kind = "jsonl"                       # or "singer" (stdout), or "postgres":
+//! # kind = "postgres"
+//! # url = { env = "APIARY_PG_URL" }    # or the name of a [secrets] entry
+//! # schema = "github"                  # must exist in the database
 //!
 //! [schema]                             # what drift from a stream's schema does
 //! contract = "freeze"                  # default "evolve"
@@ -32,12 +35,12 @@ use serde::Deserialize;
 use crate::schema::SchemaPolicy;
 
 mod bounded;
+mod sink;
 mod tables;
 
 pub use bounded::Bounded;
-pub use tables::{
-    BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource, SinkConfig, SinkKind,
-};
+pub use sink::{PgSchemaName, SinkConfig, SinkKind, UrlSource};
+pub use tables::{BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource};
 
 /// A pipeline file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -134,7 +137,7 @@ impl Pipeline {
                 return Err(format!("`streams` names `{twice}` twice: list each stream once"));
             }
         }
-        Ok(())
+        self.sink.check(&self.secrets)
     }
 
     /// Point the pipeline at another base URL (a mock server, a proxy).
