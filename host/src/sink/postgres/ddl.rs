@@ -30,8 +30,10 @@ pub enum Ddl {
     Create(BTreeMap<String, ColumnType>),
     /// Add a column for a new field.
     Add(String, ColumnType),
-    /// Widen a `bigint` column to `numeric` (a field that was integers is now any number).
-    Widen(String),
+    /// Widen a column of apiary's to hold the field's values now: `bigint` to `numeric` (a
+    /// field that was integers is now any number), anything else to `jsonb` (a field whose
+    /// type changed; the values already there become JSON values).
+    Widen(String, ColumnType),
 }
 
 /// An existing column cannot hold what the stream has in that field.
@@ -46,17 +48,26 @@ pub struct Conflict {
 }
 
 /// What the table must become to take fields `needed`: created when `existing` is `None`,
-/// else new fields added and `bigint` widened, but only when `may_alter` (a frozen stream's
-/// table is never altered: fields without a column are left out of it).
-pub fn changes(existing: Option<&Columns>, needed: &BTreeMap<String, ColumnType>, may_alter: bool) -> Result<Vec<Ddl>, Conflict> {
+/// else new fields added and apiary's own columns widened, but only when `may_alter` (a frozen
+/// stream's table is never altered: fields without a column are left out of it). A column of
+/// a table apiary did not make is never changed: one that cannot hold the field conflicts.
+pub fn changes(
+    existing: Option<&Columns>,
+    needed: &BTreeMap<String, ColumnType>,
+    may_alter: bool,
+) -> Result<Vec<Ddl>, Conflict> {
     let Some(existing) = existing else { return Ok(vec![Ddl::Create(needed.clone())]) };
+    let ours = existing.contains_key(META[0].0);
     let mut out = Vec::new();
     for (name, &ty) in needed {
         match existing.get(name) {
             None if may_alter => out.push(Ddl::Add(name.clone(), ty)),
             None => {}
             Some(have) if super::columns::fits(have, ty) => {}
-            Some(have) if have == "bigint" && ty == ColumnType::Numeric && may_alter => out.push(Ddl::Widen(name.clone())),
+            Some(have) if ours && may_alter => {
+                let wider = if have == "bigint" && ty == ColumnType::Numeric { ty } else { ColumnType::Jsonb };
+                out.push(Ddl::Widen(name.clone(), wider));
+            }
             Some(have) => return Err(Conflict { column: name.clone(), existing: have.clone(), needed: ty }),
         }
     }
@@ -82,7 +93,10 @@ pub fn sql(table: &str, key: &[String], ddl: &Ddl) -> String {
             format!("CREATE TABLE {table} ({})", defs.join(", "))
         }
         Ddl::Add(name, ty) => format!("ALTER TABLE {table} ADD COLUMN {} {}", ident(name), ty.sql()),
-        Ddl::Widen(name) => format!("ALTER TABLE {table} ALTER COLUMN {} TYPE numeric", ident(name)),
+        Ddl::Widen(name, ColumnType::Jsonb) => {
+            format!("ALTER TABLE {table} ALTER COLUMN {0} TYPE jsonb USING to_jsonb({0})", ident(name))
+        }
+        Ddl::Widen(name, ty) => format!("ALTER TABLE {table} ALTER COLUMN {} TYPE {}", ident(name), ty.sql()),
     }
 }
 
@@ -96,7 +110,7 @@ pub fn apply(existing: Option<Columns>, ddl: &[Ddl]) -> Columns {
                 columns.extend(META.iter().map(|(n, t)| (n.to_string(), t.to_string())));
             }
             Ddl::Add(name, ty) => drop(columns.insert(name.clone(), ty.sql().to_string())),
-            Ddl::Widen(name) => drop(columns.insert(name.clone(), "numeric".to_string())),
+            Ddl::Widen(name, ty) => drop(columns.insert(name.clone(), ty.sql().to_string())),
         }
     }
     columns
@@ -147,15 +161,22 @@ mod tests {
              _apiary_fetched_at timestamp with time zone, _apiary_connector_version text, _apiary_api_version text, \
              PRIMARY KEY (\"id\"))"
         );
-        let existing = Columns::from([("id".to_string(), "bigint".to_string()), ("n".to_string(), "bigint".to_string())]);
+        let ours = apply(None, &create);
         let mut more = needed.clone();
         more.insert("new".into(), ColumnType::Text);
+        more.insert("id".into(), ColumnType::Text);
+        let mut existing = ours.clone();
+        existing.insert("n".into(), "bigint".into());
         let evolved = changes(Some(&existing), &more, true).unwrap();
-        assert_eq!(evolved, vec![Ddl::Widen("n".into()), Ddl::Add("new".into(), ColumnType::Text)]);
+        let expected = [Ddl::Widen("id".into(), ColumnType::Jsonb), Ddl::Widen("n".into(), ColumnType::Numeric)];
+        assert_eq!(evolved[..2], expected);
+        assert_eq!(evolved[2], Ddl::Add("new".into(), ColumnType::Text));
+        assert_eq!(sql("t", &key, &evolved[0]), "ALTER TABLE t ALTER COLUMN \"id\" TYPE jsonb USING to_jsonb(\"id\")");
         assert_eq!(apply(Some(existing.clone()), &evolved)["n"], "numeric");
         let frozen = changes(Some(&existing), &BTreeMap::from([("new".to_string(), ColumnType::Text)]), false);
         assert_eq!(frozen.unwrap(), vec![], "a frozen table is never altered");
-        let conflict = changes(Some(&existing), &BTreeMap::from([("id".to_string(), ColumnType::Text)]), true);
-        assert_eq!(conflict.unwrap_err().column, "id");
+        let theirs = Columns::from([("id".to_string(), "boolean".to_string())]);
+        let conflict = changes(Some(&theirs), &BTreeMap::from([("id".to_string(), ColumnType::Text)]), true);
+        assert_eq!(conflict.unwrap_err().column, "id", "a table apiary did not make is never changed");
     }
 }
