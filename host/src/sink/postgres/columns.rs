@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::value::RawValue;
 
-use crate::schema::{FieldShape, JsonType, StreamSchema, TypeSet};
+use crate::schema::{JsonType, StreamSchema, TypeSet};
 
 /// The prefix of apiary's own columns; record fields with it are not given columns.
 pub const META_PREFIX: &str = "_apiary_";
@@ -57,29 +57,46 @@ impl ColumnType {
     }
 }
 
-/// The columns a stream's schema needs, by field name: its top-level fields that have had a
-/// value; `wide` names the integer fields with a value beyond 64 bits.
-pub fn plan(schema: &StreamSchema, wide: &BTreeSet<String>) -> BTreeMap<String, ColumnType> {
-    let typed = |(name, shape): (&String, &FieldShape)| {
-        Some((name.clone(), ColumnType::for_types(shape.types.types(), wide.contains(name))?))
-    };
-    schema.root.fields.iter().filter(|(name, _)| !name.starts_with(META_PREFIX)).filter_map(typed).collect()
+/// What the top-level values of some records are, read from their text: what a stream schema
+/// cannot say (an integer beyond 64 bits), or may not (the schema learns a record only up to a
+/// number beyond f64, such as `1e400`).
+#[derive(Debug, Default)]
+pub struct TopLevel {
+    types: BTreeMap<String, TypeSet>,
+    wide: BTreeSet<String>,
 }
 
-/// The top-level fields of `records` holding an integer that does not fit 64 bits.
-pub fn wide_integers<'a>(records: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-    let mut wide = BTreeSet::new();
-    for json in records {
-        let Ok(fields) = serde_json::from_str::<BTreeMap<String, &RawValue>>(json) else { continue };
-        for (name, value) in fields {
-            let text = value.get();
-            let integer = text.bytes().all(|b| b.is_ascii_digit() || b == b'-') && text != "-";
-            if integer && text.parse::<i64>().is_err() {
-                wide.insert(name);
+impl TopLevel {
+    /// The top-level values of `records` (JSON objects; anything else is skipped).
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a str>) -> TopLevel {
+        let mut seen = TopLevel::default();
+        for json in records {
+            let Ok(fields) = serde_json::from_str::<BTreeMap<String, &RawValue>>(json) else { continue };
+            for (name, value) in fields {
+                let t = JsonType::of_text(value.get());
+                if t == JsonType::Integer && value.get().parse::<i64>().is_err() {
+                    seen.wide.insert(name.clone());
+                }
+                let types = seen.types.entry(name).or_default();
+                *types = types.with(t);
             }
         }
+        seen
     }
-    wide
+}
+
+/// The columns a stream needs, by field name: the top-level fields of its schema and of the
+/// records `seen` that have had a value.
+pub fn plan(schema: &StreamSchema, seen: &TopLevel) -> BTreeMap<String, ColumnType> {
+    let mut types: BTreeMap<&String, TypeSet> = seen.types.iter().map(|(n, t)| (n, *t)).collect();
+    for (name, shape) in &schema.root.fields {
+        let known = types.entry(name).or_default();
+        *known = known.union(shape.types.types());
+    }
+    let typed = |(name, types): (&String, TypeSet)| {
+        Some((name.clone(), ColumnType::for_types(types, seen.wide.contains(name))?))
+    };
+    types.into_iter().filter(|(name, _)| !name.starts_with(META_PREFIX)).filter_map(typed).collect()
 }
 
 /// Whether an existing column of SQL type `existing` (as `format_type` gives it) can hold
@@ -128,9 +145,9 @@ mod tests {
             r#"{"id":2,"amount":3,"big":1,"ok":null,"name":"b","user":null,"tags":["t"],"mixed":"one","none":null}"#,
         ];
         let schema = StreamSchema::infer(records).unwrap();
-        let wide = wide_integers(records);
-        assert_eq!(wide, BTreeSet::from(["big".to_string()]));
-        let planned = plan(&schema, &wide);
+        let seen = TopLevel::of(records);
+        assert_eq!(seen.wide, BTreeSet::from(["big".to_string()]));
+        let planned = plan(&schema, &seen);
         let expected = [
             ("amount", ColumnType::Numeric),
             ("big", ColumnType::Numeric),
@@ -142,6 +159,9 @@ mod tests {
             ("user", ColumnType::Jsonb),
         ];
         assert_eq!(planned, expected.iter().map(|(n, t)| (n.to_string(), *t)).collect(), "`none` waits for a value");
+        let past_1e400 = [r#"{"huge":1e400,"after":"x"}"#];
+        let planned = plan(&StreamSchema::infer(past_1e400).unwrap(), &TopLevel::of(past_1e400));
+        assert_eq!(planned.get("after"), Some(&ColumnType::Text), "fields after a number beyond f64 get columns");
     }
 
     #[test]

@@ -154,7 +154,7 @@ async fn prepare_table(
     if let Some(baseline) = spec.baseline.as_ref().filter(|_| existing.is_none()) {
         shape.merge(baseline);
     }
-    let needed = columns::plan(&shape, &columns::wide_integers(records.iter().copied()));
+    let needed = columns::plan(&shape, &columns::TopLevel::of(records.iter().copied()));
     if existing.is_none() {
         if let Some(field) = spec.primary_key.iter().find(|k| !needed.contains_key(*k)) {
             return Err(LoadError::UntypedKey { stream: stream.to_string(), field: field.clone() });

@@ -34,7 +34,7 @@ use crate::model::Record;
 
 /// Tables of one schema of one PostgreSQL database.
 pub struct PostgresSink {
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: OwnRuntime,
     client: Client,
     target: Target,
     streams: StreamSpecs,
@@ -50,6 +50,7 @@ impl PostgresSink {
             .enable_all()
             .build()
             .map_err(|e| SinkError::Destination(format!("cannot start the PostgreSQL client: {e}")))?;
+        let runtime = OwnRuntime(Some(runtime));
         let client = off_runtime(&runtime, async {
             let (client, connection) = target.config().connect(tokio_postgres::NoTls).await?;
             tokio::spawn(connection);
@@ -67,7 +68,7 @@ impl PostgresSink {
         })
         .map_err(|e| target.error(&e))?;
         let (tables, pending, versions) = (BTreeMap::new(), Vec::new(), (String::new(), String::new()));
-        Ok(PostgresSink { runtime: Some(runtime), client, target: target.clone(), streams, tables, pending, versions })
+        Ok(PostgresSink { runtime, client, target: target.clone(), streams, tables, pending, versions })
     }
 
     /// Run `future` on the sink's runtime, from whatever thread calls.
@@ -75,7 +76,26 @@ impl PostgresSink {
     where
         F::Output: Send,
     {
-        off_runtime(self.runtime.as_ref().expect("the runtime lives as long as the sink"), future)
+        off_runtime(&self.runtime, future)
+    }
+}
+
+/// The sink's runtime; dropping it never blocks (async code may drop the sink).
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for OwnRuntime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("taken only when dropped")
+    }
+}
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -89,15 +109,6 @@ where
         let handle = scope.spawn(|| runtime.block_on(future));
         handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
-}
-
-impl Drop for PostgresSink {
-    fn drop(&mut self) {
-        // Dropping a runtime blocks, which async code may not do; this does not.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
 }
 
 impl Sink for PostgresSink {
