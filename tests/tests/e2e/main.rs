@@ -20,6 +20,7 @@ mod security;
 mod services;
 mod sink_postgres;
 mod sink_postgres_schema;
+mod sink_singer;
 mod skeleton;
 mod store_errors;
 mod versions;
