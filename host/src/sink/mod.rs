@@ -125,6 +125,29 @@ pub fn open(
     }
 }
 
+/// Where a re-parse of `pipeline` loads with `--sink`: for a PostgreSQL sink, a new schema
+/// `<schema>_reparse_N` of the same database (never the live tables). Other kinds have no
+/// separate place to load into: the re-parse writes files instead. Returns the sink and the
+/// place, for people.
+pub fn open_reparse(
+    pipeline: &crate::config::Pipeline,
+    secrets: &Secrets,
+    streams: StreamSpecs,
+) -> Result<(Box<dyn Sink>, String), SinkError> {
+    match pipeline.sink.kind {
+        crate::config::SinkKind::Postgres => {
+            let target = postgres::Target::of(&pipeline.sink, secrets)?;
+            let sink = PostgresSink::connect_new_schema(&target, streams)?;
+            let place = format!("schema {} of {}", sink.schema(), target.name());
+            Ok((Box::new(sink), place))
+        }
+        kind => Err(SinkError::Destination(format!(
+            "reparse --sink loads into the pipeline's database, but its [sink] kind is {}: leave out --sink to write files",
+            format!("{kind:?}").to_lowercase()
+        ))),
+    }
+}
+
 /// A destination for records; see the module docs for the protocol.
 pub trait Sink: Send {
     /// Write one page's records, not yet durably.

@@ -70,3 +70,27 @@ fn settings_the_database_refuses_fail_on_one_line_with_nothing_loaded() {
     let raw: serde_json::Value = serde_json::from_str(&raw.stdout).unwrap();
     assert!(!raw.as_array().unwrap().is_empty(), "the raw exchanges are kept");
 }
+
+#[test]
+fn reparse_with_sink_loads_into_a_new_schema_never_the_live_tables() {
+    let db = Db::create("sink_reparse", "github");
+    let api = mock(&["--pages", "4"]);
+    let scratch = Scratch::new();
+    let pipeline = pipeline(&scratch, api.base_url(), "github", "");
+    assert!(run(&scratch, &pipeline, &db.url).success);
+    let live = db.dump("github.issues");
+    let fetched = api.stats().unwrap().total;
+    let wasm = apiary_e2e::harness::connector_wasm("github_connector");
+    for n in 1..=2 {
+        let args = ["reparse", pipeline.as_str(), "--connector", wasm.to_str().unwrap(), "--sink", "--json"];
+        let ran = scratch.apiary_with_env(&args, &[(URL_VAR, &db.url)]);
+        assert!(ran.success, "{ran:?}");
+        let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+        let schema = format!("github_reparse_{n}");
+        assert!(report["out"].as_str().unwrap().starts_with(&format!("schema {schema} of database sink_reparse")));
+        assert_eq!(db.count(&format!("{schema}.issues")), 20);
+        assert_eq!(db.value(&format!("SELECT count(*) FROM {schema}.issues WHERE _apiary_run = 1")), "0", "its own run");
+    }
+    assert!(db.dump("github.issues") == live, "the live table is untouched");
+    assert_eq!(api.stats().unwrap().total, fetched, "a re-parse calls no API");
+}

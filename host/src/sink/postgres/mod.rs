@@ -46,17 +46,31 @@ pub struct PostgresSink {
 impl PostgresSink {
     /// Connect to `target`, check its schema exists, and make the loads table if needed.
     pub fn connect(target: &Target, streams: StreamSpecs) -> Result<PostgresSink, SinkError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| SinkError::Destination(format!("cannot start the PostgreSQL client: {e}")))?;
-        let runtime = OwnRuntime(Some(runtime));
-        let client = off_runtime(&runtime, async {
-            let (client, connection) = target.config().connect(tokio_postgres::NoTls).await?;
-            tokio::spawn(connection);
-            Ok::<_, tokio_postgres::Error>(client)
-        })
-        .map_err(|e| target.error(&e))?;
+        let (runtime, client) = open_client(target)?;
+        PostgresSink::ready(runtime, client, target.clone(), streams)
+    }
+
+    /// Connect to `target`'s database and create a new schema `<schema>_reparse_N` in it (the
+    /// first N not taken) to load into: a re-parse never touches the live tables.
+    pub fn connect_new_schema(target: &Target, streams: StreamSpecs) -> Result<PostgresSink, SinkError> {
+        let (runtime, client) = open_client(target)?;
+        let created = off_runtime(&runtime, async {
+            for n in 1.. {
+                let schema = target.schema().reparse(n);
+                if !ddl::schema_exists(&client, schema.as_str()).await? {
+                    client.batch_execute(&format!("CREATE SCHEMA {}", columns::ident(schema.as_str()))).await?;
+                    return Ok(schema);
+                }
+            }
+            unreachable!("some number is free")
+        });
+        let schema = created.map_err(|e| target.error(&e))?;
+        PostgresSink::ready(runtime, client, target.with_schema(schema), streams)
+    }
+
+    /// The sink on a connected client, once `target`'s schema is checked and its loads table
+    /// and the session's staging table exist.
+    fn ready(runtime: OwnRuntime, client: Client, target: Target, streams: StreamSpecs) -> Result<PostgresSink, SinkError> {
         let schema = target.schema().as_str();
         let exists = off_runtime(&runtime, ddl::schema_exists(&client, schema)).map_err(|e| target.error(&e))?;
         if !exists {
@@ -68,7 +82,12 @@ impl PostgresSink {
         })
         .map_err(|e| target.error(&e))?;
         let (tables, pending, versions) = (BTreeMap::new(), Vec::new(), (String::new(), String::new()));
-        Ok(PostgresSink { runtime, client, target: target.clone(), streams, tables, pending, versions })
+        Ok(PostgresSink { runtime, client, target, streams, tables, pending, versions })
+    }
+
+    /// The schema the sink loads into.
+    pub fn schema(&self) -> &crate::config::PgSchemaName {
+        self.target.schema()
     }
 
     /// Run `future` on the sink's runtime, from whatever thread calls.
@@ -78,6 +97,22 @@ impl PostgresSink {
     {
         off_runtime(&self.runtime, future)
     }
+}
+
+/// A runtime of the sink's own and a client connected to `target` on it.
+fn open_client(target: &Target) -> Result<(OwnRuntime, Client), SinkError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SinkError::Destination(format!("cannot start the PostgreSQL client: {e}")))?;
+    let runtime = OwnRuntime(Some(runtime));
+    let client = off_runtime(&runtime, async {
+        let (client, connection) = target.config().connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        Ok::<_, tokio_postgres::Error>(client)
+    })
+    .map_err(|e| target.error(&e))?;
+    Ok((runtime, client))
 }
 
 /// The sink's runtime; dropping it never blocks (async code may drop the sink).
