@@ -9,6 +9,7 @@ mod figures;
 mod in_process;
 mod peer;
 mod schemas;
+mod sinks;
 
 use std::path::PathBuf;
 
@@ -68,6 +69,9 @@ async fn main() -> Result<()> {
         schemas::sync_cost(&paths, &mut table).await?;
         schemas::judge_cost(&paths, &mut table).await?;
     }
+    if only.wants_any(&["10"]) {
+        sinks::postgres_vs_jsonl(&paths, &mut table)?;
+    }
     if only.wants_any(&["7"]) {
         children::rate_accuracy(&paths, &mut table)?;
     }
@@ -79,7 +83,7 @@ async fn main() -> Result<()> {
 struct Selection(Vec<String>);
 
 impl Selection {
-    const FIGURES: [&str; 8] = ["1", "2", "3", "4", "5", "7", "8", "9"];
+    const FIGURES: [&str; 9] = ["1", "2", "3", "4", "5", "7", "8", "9", "10"];
 
     fn from_args() -> Result<Selection> {
         let named: Vec<String> = std::env::args().skip(1).collect();
