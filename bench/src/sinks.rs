@@ -1,4 +1,4 @@
-//! 10. The same sync into PostgreSQL (the test harness's PostgreSQL 15 cluster on loopback,
+//! Figure 10: the same sync into PostgreSQL (the test harness's PostgreSQL 15 cluster on loopback,
 //! exactly-once loading: loads table, binary `COPY` into staging, one upsert per stream per
 //! batch) and into JSONL files, as records per second of the whole `apiary run`.
 
@@ -41,7 +41,12 @@ fn one_sync(paths: &Paths, base_url: &str, sink: &str, url: &str) -> Result<f64>
     let dir = tempfile::tempdir()?;
     let pipeline = pipeline_file(dir.path(), &paths.github_wasm, PER_PAGE, &format!("{UNLIMITED}{sink}"))?;
     let mut command = std::process::Command::new(paths.release.join("apiary"));
-    command.arg("--home").arg(dir.path().join("home")).args(["run", pipeline.to_str().unwrap(), "--base-url", base_url]);
+    command.arg("--home").arg(dir.path().join("home")).args([
+        "run",
+        pipeline.to_str().unwrap(),
+        "--base-url",
+        base_url,
+    ]);
     Ok(run_measured(command.env(URL_VAR, url), "apiary run")?.secs)
 }
 

@@ -76,7 +76,14 @@ pub fn sync_report(report: &SyncReport, to: &mut dyn std::io::Write) {
     );
     say!(
         "  {:<14} {:>8} {:>8} {:>6} {:>11} {:>11} {:>9} {:>12}",
-        "stream", "requests", "retries", "429s", "retry wait", "limit wait", "records", "dead letters"
+        "stream",
+        "requests",
+        "retries",
+        "429s",
+        "retry wait",
+        "limit wait",
+        "records",
+        "dead letters"
     );
     for (stream, s) in &report.streams {
         say!(
@@ -126,10 +133,7 @@ pub fn sync_report(report: &SyncReport, to: &mut dyn std::io::Write) {
     }
     if !report.rate_limit_resources.is_empty() {
         let learned: Vec<String> = report.rate_limit_resources.iter().map(|(e, r)| format!("{e} -> {r}")).collect();
-        say!(
-            "  rate limits named by the API: {} (a used-up limit pauses only its own endpoints)",
-            learned.join(", ")
-        );
+        say!("  rate limits named by the API: {} (a used-up limit pauses only its own endpoints)", learned.join(", "));
     }
 }
 

@@ -89,10 +89,16 @@ impl SinkConfig {
         match self.kind {
             SinkKind::Postgres => {
                 let Some(url) = &self.url else {
-                    return Err("[sink] kind = \"postgres\" needs `url = { env = \"VAR\" }` or the name of a [secrets] entry".into());
+                    return Err(
+                        "[sink] kind = \"postgres\" needs `url = { env = \"VAR\" }` or the name of a [secrets] entry"
+                            .into(),
+                    );
                 };
                 if self.schema.is_none() {
-                    return Err("[sink] kind = \"postgres\" needs `schema = \"NAME\"`: the database schema its tables go in".into());
+                    return Err(
+                        "[sink] kind = \"postgres\" needs `schema = \"NAME\"`: the database schema its tables go in"
+                            .into(),
+                    );
                 }
                 match url {
                     UrlSource::Secret(name) if !secrets.contains_key(name) => Err(format!(
@@ -114,7 +120,9 @@ mod tests {
     use crate::config::Pipeline;
 
     fn with_sink(sink: &str) -> Result<Pipeline, String> {
-        Pipeline::parse(&format!("name = \"p\"\nconnector = \"c.wasm\"\n[secrets]\npg = {{ env = \"PG\" }}\n[sink]\n{sink}"))
+        Pipeline::parse(&format!(
+            "name = \"p\"\nconnector = \"c.wasm\"\n[secrets]\npg = {{ env = \"PG\" }}\n[sink]\n{sink}"
+        ))
     }
 
     #[test]

@@ -146,10 +146,18 @@ mod tests {
     #[test]
     fn schema_before_records_state_after_and_digits_kept() {
         let out = Shared::default();
-        let spec = StreamSpec { primary_key: vec!["id".into()], cursor_field: Some("updated".into()), ..Default::default() };
+        let spec =
+            StreamSpec { primary_key: vec!["id".into()], cursor_field: Some("updated".into()), ..Default::default() };
         let mut sink = SingerSink::to(Box::new(out.clone()), StreamSpecs::from([("items".to_string(), spec)]));
         let identity = ConnectorIdentity::default();
-        let page = PageRef { run: RunId(1), entry: None, exchange: None, stream: "items", fetched_at_ms: 1_700_000_000_123, connector: &identity };
+        let page = PageRef {
+            run: RunId(1),
+            entry: None,
+            exchange: None,
+            stream: "items",
+            fetched_at_ms: 1_700_000_000_123,
+            connector: &identity,
+        };
         let record = |json: &str| Record { stream: "items".into(), key: None, json: json.into() };
         sink.write(&page, &[record("{\"id\":1,\"amount\":12345678901234567.891,\"x\":null}")]).unwrap();
         sink.checkpoint("items", "{\"since\":\"2024\"}").unwrap();
@@ -162,7 +170,10 @@ mod tests {
             lines.iter().map(|l| serde_json::from_str::<Value>(l).unwrap()["type"].as_str().unwrap().into()).collect();
         assert_eq!(types, ["SCHEMA", "RECORD", "STATE", "SCHEMA", "RECORD"], "{text}");
         let schema: Value = serde_json::from_str(lines[0]).unwrap();
-        assert_eq!((schema["key_properties"].clone(), schema["bookmark_properties"].clone()), (json!(["id"]), json!(["updated"])));
+        assert_eq!(
+            (schema["key_properties"].clone(), schema["bookmark_properties"].clone()),
+            (json!(["id"]), json!(["updated"]))
+        );
         assert!(lines[1].contains("\"amount\":12345678901234567.891"), "{}", lines[1]);
         assert!(lines[1].ends_with("\"time_extracted\":\"2023-11-14T22:13:20.123Z\"}"), "{}", lines[1]);
         assert_eq!(lines[2], r#"{"type":"STATE","value":{"bookmarks":{"items":{"since":"2024"}}}}"#);

@@ -150,7 +150,8 @@ fn write_batch(
     if wrote && failed.is_none() {
         match sink.flush() {
             Ok(position) => {
-                let last = writes.iter_mut().rev().find_map(|w| if let Write::Completion(c) = w { Some(c) } else { None });
+                let last =
+                    writes.iter_mut().rev().find_map(|w| if let Write::Completion(c) = w { Some(c) } else { None });
                 if let Some(last) = last {
                     last.offsets = Some(position);
                 }

@@ -97,7 +97,9 @@ impl Db {
 /// 5 a page) loading into `schema` of the database in [`URL_VAR`]; `extra` adds TOML.
 pub fn pipeline(scratch: &Scratch, base_url: &str, schema: &str, extra: &str) -> String {
     let wasm = connector_wasm("github_connector");
-    let sink = format!("{UNLIMITED}\n[sink]\nkind = \"postgres\"\nurl = {{ env = \"{URL_VAR}\" }}\nschema = \"{schema}\"\n{extra}");
+    let sink = format!(
+        "{UNLIMITED}\n[sink]\nkind = \"postgres\"\nurl = {{ env = \"{URL_VAR}\" }}\nschema = \"{schema}\"\n{extra}"
+    );
     let spec = PipelineSpec {
         name: "generated",
         connector: &wasm,

@@ -45,7 +45,9 @@ fn a_sync_lands_every_record_once_in_typed_columns() {
         assert_eq!(db.column_type("github", "issues", column).as_deref(), Some(expected), "{column}");
     }
     assert_eq!(db.column_type("github", "issues", "closed_at"), None, "a field only ever null waits for a value");
-    let row = &db.rows("SELECT title, \"user\"->>'login', _apiary_run, _apiary_connector_version FROM github.issues WHERE number = 7")[0];
+    let row = &db.rows(
+        "SELECT title, \"user\"->>'login', _apiary_run, _apiary_connector_version FROM github.issues WHERE number = 7",
+    )[0];
     assert_eq!(row[0..3], [Some("Generated issue 7".into()), Some("user107".into()), Some("1".into())]);
 
     let again = run(&scratch, &pipeline, &db);

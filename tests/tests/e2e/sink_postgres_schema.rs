@@ -51,7 +51,11 @@ fn settings_the_database_refuses_fail_on_one_line_with_nothing_loaded() {
     let wrong_password = db.url.replace("apiary-test-password", "wrong-secret");
     let cases = [
         (wrong_password.as_str(), "github", vec!["database sink_refused on 127.0.0.1", "password", "[sink] url"]),
-        ("postgres://apiary:x@127.0.0.1:1/sink_refused", "github", vec!["database sink_refused on 127.0.0.1:1", "is the server running"]),
+        (
+            "postgres://apiary:x@127.0.0.1:1/sink_refused",
+            "github",
+            vec!["database sink_refused on 127.0.0.1:1", "is the server running"],
+        ),
         ("postgres://apiary:x@127.0.0.1:notaport/db", "github", vec!["[sink] url is not a PostgreSQL URL"]),
         (db.url.as_str(), "nope", vec!["schema nope does not exist", "CREATE SCHEMA nope"]),
     ];
@@ -89,7 +93,11 @@ fn reparse_with_sink_loads_into_a_new_schema_never_the_live_tables() {
         let schema = format!("github_reparse_{n}");
         assert!(report["out"].as_str().unwrap().starts_with(&format!("schema {schema} of database sink_reparse")));
         assert_eq!(db.count(&format!("{schema}.issues")), 20);
-        assert_eq!(db.value(&format!("SELECT count(*) FROM {schema}.issues WHERE _apiary_run = 1")), "0", "its own run");
+        assert_eq!(
+            db.value(&format!("SELECT count(*) FROM {schema}.issues WHERE _apiary_run = 1")),
+            "0",
+            "its own run"
+        );
     }
     assert!(db.dump("github.issues") == live, "the live table is untouched");
     assert_eq!(api.stats().unwrap().total, fetched, "a re-parse calls no API");

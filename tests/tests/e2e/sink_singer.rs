@@ -42,7 +42,8 @@ fn singer_messages_on_stdout_load_into_target_jsonl() {
     let ran = scratch.apiary(&["run", &pipeline, "--output", "singer"]);
     assert!(ran.success, "{ran:?}");
     assert!(ran.stderr.contains("run 1 of generated: succeeded"), "the summary goes to stderr: {}", ran.stderr);
-    let messages: Vec<Value> = ran.stdout.lines().map(|l| serde_json::from_str(l).expect("only JSON on stdout")).collect();
+    let messages: Vec<Value> =
+        ran.stdout.lines().map(|l| serde_json::from_str(l).expect("only JSON on stdout")).collect();
     let kinds: Vec<&str> = messages.iter().map(|m| m["type"].as_str().unwrap()).collect();
     assert_eq!(kinds[0], "SCHEMA", "a SCHEMA before the first RECORD");
     assert_eq!(kinds.iter().filter(|k| **k == "RECORD").count(), 100);
@@ -57,7 +58,8 @@ fn singer_messages_on_stdout_load_into_target_jsonl() {
     assert!(messages[state]["value"]["bookmarks"]["issues"].is_object(), "{}", messages[state]);
 
     let out = tempfile::tempdir().unwrap();
-    let config = scratch.write("target-jsonl.json", json!({ "destination_path": out.path(), "do_timestamp_file": false }).to_string());
+    let config = scratch
+        .write("target-jsonl.json", json!({ "destination_path": out.path(), "do_timestamp_file": false }).to_string());
     let mut target = Command::new(venv().bin("target-jsonl"))
         .arg("--config")
         .arg(&config)

@@ -101,7 +101,8 @@ async fn load(
     let pages: Vec<&Pending> = pending.iter().zip(&fresh).filter(|(_, f)| **f).map(|(p, _)| p).collect();
     let streams: BTreeSet<&str> = pages.iter().map(|p| p.stream.as_str()).collect();
     for stream in &streams {
-        let records: Vec<&str> = pages.iter().filter(|p| p.stream == *stream).flat_map(|p| p.records.iter().map(String::as_str)).collect();
+        let records: Vec<&str> =
+            pages.iter().filter(|p| p.stream == *stream).flat_map(|p| p.records.iter().map(String::as_str)).collect();
         prepare_table(client, schema, specs, tables, stream, &records).await?;
     }
     let rows = stage(client, &pages).await?;
@@ -155,10 +156,9 @@ async fn prepare_table(
         shape.merge(baseline);
     }
     let needed = columns::plan(&shape, &columns::TopLevel::of(records.iter().copied()));
-    if existing.is_none() {
-        if let Some(field) = spec.primary_key.iter().find(|k| !needed.contains_key(*k)) {
-            return Err(LoadError::UntypedKey { stream: stream.to_string(), field: field.clone() });
-        }
+    let untyped_key = spec.primary_key.iter().find(|k| !needed.contains_key(*k));
+    if let (None, Some(field)) = (&existing, untyped_key) {
+        return Err(LoadError::UntypedKey { stream: stream.to_string(), field: field.clone() });
     }
     let may_alter = spec.contract == Contract::Evolve || spec.baseline.is_none();
     let table = format!("{}.{}", ident(schema), ident(stream));
@@ -197,7 +197,8 @@ pub fn upsert_sql(table: &str, columns: &Columns, key: &[String]) -> String {
     let record: Vec<(&String, &String)> = columns.iter().filter(|(n, _)| !meta.contains(n.as_str())).collect();
     let mut names: Vec<String> = record.iter().map(|(n, _)| ident(n)).collect();
     names.extend(META.iter().map(|(n, _)| n.to_string()));
-    let mut exprs: Vec<String> = record.iter().map(|(n, t)| format!("{} AS {}", columns::extract(n, t), ident(n))).collect();
+    let mut exprs: Vec<String> =
+        record.iter().map(|(n, t)| format!("{} AS {}", columns::extract(n, t), ident(n))).collect();
     exprs.push("r.run AS _apiary_run, r.exchange AS _apiary_exchange, r.fetched_at AS _apiary_fetched_at".into());
     exprs.push("$2::text AS _apiary_connector_version, $3::text AS _apiary_api_version, r.seq AS _apiary_seq".into());
     let source = format!("SELECT s.*, s.record::jsonb AS j FROM {STAGE} s WHERE s.stream = $1");
@@ -208,11 +209,8 @@ pub fn upsert_sql(table: &str, columns: &Columns, key: &[String]) -> String {
     }
     let keys: Vec<String> = key.iter().map(|k| ident(k)).collect();
     let keys = keys.join(", ");
-    let updates: Vec<String> = names
-        .iter()
-        .filter(|n| !key.iter().any(|k| ident(k) == **n))
-        .map(|n| format!("{n} = EXCLUDED.{n}"))
-        .collect();
+    let updates: Vec<String> =
+        names.iter().filter(|n| !key.iter().any(|k| ident(k) == **n)).map(|n| format!("{n} = EXCLUDED.{n}")).collect();
     format!(
         "INSERT INTO {table} AS t ({list}) SELECT {list} FROM (SELECT DISTINCT ON ({keys}) * FROM ({rows}) x \
          ORDER BY {keys}, _apiary_fetched_at DESC, _apiary_seq DESC) y ON CONFLICT ({keys}) DO UPDATE SET {} \

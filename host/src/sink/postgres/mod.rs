@@ -70,7 +70,12 @@ impl PostgresSink {
 
     /// The sink on a connected client, once `target`'s schema is checked and its loads table
     /// and the session's staging table exist.
-    fn ready(runtime: OwnRuntime, client: Client, target: Target, streams: StreamSpecs) -> Result<PostgresSink, SinkError> {
+    fn ready(
+        runtime: OwnRuntime,
+        client: Client,
+        target: Target,
+        streams: StreamSpecs,
+    ) -> Result<PostgresSink, SinkError> {
         let schema = target.schema().as_str();
         let exists = off_runtime(&runtime, ddl::schema_exists(&client, schema)).map_err(|e| target.error(&e))?;
         if !exists {
@@ -173,7 +178,8 @@ impl Sink for PostgresSink {
         let mut tables = std::mem::take(&mut self.tables);
         let versions = Versions { connector: &self.versions.0, api: &self.versions.1 };
         let schema = self.target.schema().as_str();
-        let loaded = self.block_on(load::batch(&self.client, (schema, &self.streams), &mut tables, &pending, &versions));
+        let loaded =
+            self.block_on(load::batch(&self.client, (schema, &self.streams), &mut tables, &pending, &versions));
         self.tables = tables;
         loaded.map_err(|e| self.target.load_error(&e))?;
         Ok(Position::new())

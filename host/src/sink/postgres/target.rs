@@ -43,7 +43,8 @@ impl Target {
             })?,
             UrlSource::Source(source) => {
                 let sources = BTreeMap::from([("sink-url".to_string(), source.clone())]);
-                let read = Secrets::resolve(&sources).map_err(|e| SinkError::Destination(format!("[sink] url: {e}")))?;
+                let read =
+                    Secrets::resolve(&sources).map_err(|e| SinkError::Destination(format!("[sink] url: {e}")))?;
                 read.get("sink-url").unwrap_or_default().to_string()
             }
         };
@@ -55,7 +56,9 @@ impl Target {
     pub fn parse(url: &str, schema: PgSchemaName) -> Result<Target, SinkError> {
         let password = url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_string));
         let hidden = Secrets::from_values(
-            [("url", Some(url.to_string())), ("password", password)].into_iter().filter_map(|(k, v)| Some((k.into(), v?))),
+            [("url", Some(url.to_string())), ("password", password)]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.into(), v?))),
         );
         let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
             SinkError::Destination(hidden.redact(&format!(
