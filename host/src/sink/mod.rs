@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use jsonl::JsonlSink;
-pub use postgres::PostgresSink;
+pub use postgres::{PostgresSink, Target};
 pub use singer::SingerSink;
 
 use crate::model::{ConnectorIdentity, Manifest, Record};

@@ -19,6 +19,7 @@ mod schemas;
 mod security;
 mod services;
 mod sink_postgres;
+mod sink_postgres_pages;
 mod sink_postgres_schema;
 mod sink_singer;
 mod skeleton;

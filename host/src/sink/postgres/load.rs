@@ -47,6 +47,19 @@ pub struct Versions<'a> {
     pub api: &'a str,
 }
 
+/// One batch to load: the schema it goes in, what each stream is, its pages, and the versions
+/// its rows are stamped with.
+pub struct Batch<'a> {
+    /// The schema.
+    pub schema: &'a str,
+    /// Each stream's key, contract and baseline.
+    pub specs: &'a StreamSpecs,
+    /// The pages, in order.
+    pub pending: &'a [Pending],
+    /// The connector's and API's versions.
+    pub versions: Versions<'a>,
+}
+
 /// A batch could not be loaded (and nothing of it was).
 #[derive(Debug)]
 pub enum LoadError {
@@ -66,18 +79,11 @@ impl From<tokio_postgres::Error> for LoadError {
     }
 }
 
-/// Load `pending` into `schema` in one transaction; `tables` caches each stream's columns and
-/// is cleared when the transaction fails (its DDL was rolled back too). Returns the rows staged.
-pub async fn batch(
-    client: &Client,
-    (schema, specs): (&str, &StreamSpecs),
-    tables: &mut BTreeMap<String, Columns>,
-    pending: &[Pending],
-    versions: &Versions<'_>,
-) -> Result<u64, LoadError> {
+/// Load `batch` in one transaction; `tables` caches each stream's columns and is cleared when
+/// the transaction fails (its DDL was rolled back too). Returns the rows staged.
+pub async fn batch(client: &Client, batch: &Batch<'_>, tables: &mut BTreeMap<String, Columns>) -> Result<u64, LoadError> {
     client.batch_execute("BEGIN").await?;
-    let result = load(client, (schema, specs), tables, pending, versions).await;
-    match result {
+    match load(client, batch, tables).await {
         Ok(rows) => {
             client.batch_execute("COMMIT").await.inspect_err(|_| tables.clear())?;
             Ok(rows)
@@ -90,13 +96,8 @@ pub async fn batch(
     }
 }
 
-async fn load(
-    client: &Client,
-    (schema, specs): (&str, &StreamSpecs),
-    tables: &mut BTreeMap<String, Columns>,
-    pending: &[Pending],
-    versions: &Versions<'_>,
-) -> Result<u64, LoadError> {
+async fn load(client: &Client, batch: &Batch<'_>, tables: &mut BTreeMap<String, Columns>) -> Result<u64, LoadError> {
+    let Batch { schema, specs, pending, versions } = batch;
     let fresh = claim(client, schema, pending).await?;
     let pages: Vec<&Pending> = pending.iter().zip(&fresh).filter(|(_, f)| **f).map(|(p, _)| p).collect();
     let streams: BTreeSet<&str> = pages.iter().map(|p| p.stream.as_str()).collect();

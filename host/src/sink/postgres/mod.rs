@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use tokio_postgres::Client;
 
 use self::ddl::Columns;
-use self::load::{Pending, Versions};
+use self::load::{Batch, Pending, Versions};
 pub use self::target::Target;
 use super::{PageRef, Position, Sink, SinkError, StreamSpecs};
 use crate::model::Record;
@@ -177,9 +177,8 @@ impl Sink for PostgresSink {
         let pending = std::mem::take(&mut self.pending);
         let mut tables = std::mem::take(&mut self.tables);
         let versions = Versions { connector: &self.versions.0, api: &self.versions.1 };
-        let schema = self.target.schema().as_str();
-        let loaded =
-            self.block_on(load::batch(&self.client, (schema, &self.streams), &mut tables, &pending, &versions));
+        let batch = Batch { schema: self.target.schema().as_str(), specs: &self.streams, pending: &pending, versions };
+        let loaded = self.block_on(load::batch(&self.client, &batch, &mut tables));
         self.tables = tables;
         loaded.map_err(|e| self.target.load_error(&e))?;
         Ok(Position::new())

@@ -113,8 +113,9 @@ impl Target {
                 "check the user and password in [sink] url"
             }
             Some(c) if *c == SqlState::INVALID_CATALOG_NAME => "check the database name in [sink] url",
-            Some(_) => "",
-            None => "is the server running and reachable? The run resumes from its last commit when it is",
+            // Connection exceptions (08) and shutdowns (57P): the database went away.
+            Some(c) if !(c.code().starts_with("08") || c.code().starts_with("57P")) => "",
+            _ => "is the server running and reachable? `apiary run` resumes from the last commit once it is",
         };
         let what = describe(e);
         let line = if advice.is_empty() { what } else { format!("{what}: {advice}") };
