@@ -178,17 +178,21 @@ async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) 
         .await
         .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
     progress.finish();
-    // Singer messages own stdout: everything else goes to stderr.
-    let mut to: Box<dyn std::io::Write> = match pipeline.sink.kind {
-        SinkKind::Singer => Box::new(std::io::stderr()),
-        SinkKind::Jsonl | SinkKind::Postgres => Box::new(std::io::stdout()),
-    };
+    let mut to = report_output(&pipeline);
     if options.json {
         writeln!(to, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
         print::sync_report(&report, &mut to);
     }
     Ok(exit_code(&report, options.fail_on_dead_letters))
+}
+
+/// Where a sync's summary goes: stdout, or stderr when stdout carries Singer messages.
+fn report_output(pipeline: &Pipeline) -> Box<dyn Write> {
+    match pipeline.sink.kind {
+        SinkKind::Singer => Box::new(std::io::stderr()),
+        SinkKind::Jsonl | SinkKind::Postgres => Box::new(std::io::stdout()),
+    }
 }
 
 /// The exit status for a finished run: 130 when it was stopped (it resumes), 2 when it added

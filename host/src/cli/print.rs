@@ -194,10 +194,11 @@ pub fn dead_letter(l: &DeadLetter) {
     }
 }
 
-/// Print what a replay did.
-pub fn replay_report(r: &apiary_host::sync::ReplayReport) {
-    sync_report(&r.sync, &mut std::io::stdout());
-    println!(
+/// Print what a replay did to `to`.
+pub fn replay_report(r: &apiary_host::sync::ReplayReport, to: &mut dyn std::io::Write) {
+    sync_report(&r.sync, to);
+    let _ = writeln!(
+        to,
         "replayed {} dead letter(s): {} resolved, {} still open",
         r.replayed,
         r.resolved.len(),

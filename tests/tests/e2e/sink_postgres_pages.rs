@@ -45,6 +45,7 @@ fn pages_load_once_and_the_newest_fetch_wins() {
     assert_eq!(db.count("raw.events"), 3, "a page already loaded is skipped; a keyless stream appends");
     assert_eq!(db.value("SELECT v FROM raw.items WHERE id = 1"), "new", "an older fetch never overwrites");
     assert_eq!(db.count("raw._apiary_loads"), 5);
-    let stamp = &db.rows("SELECT _apiary_connector_version, _apiary_api_version, _apiary_exchange FROM raw.events WHERE n = 3")[0];
+    let stamp = &db
+        .rows("SELECT _apiary_connector_version, _apiary_api_version, _apiary_exchange FROM raw.events WHERE n = 3")[0];
     assert_eq!(stamp[..], [Some("1.2.0".into()), Some("2024-01".into()), Some("4".into())]);
 }

@@ -81,7 +81,11 @@ impl From<tokio_postgres::Error> for LoadError {
 
 /// Load `batch` in one transaction; `tables` caches each stream's columns and is cleared when
 /// the transaction fails (its DDL was rolled back too). Returns the rows staged.
-pub async fn batch(client: &Client, batch: &Batch<'_>, tables: &mut BTreeMap<String, Columns>) -> Result<u64, LoadError> {
+pub async fn batch(
+    client: &Client,
+    batch: &Batch<'_>,
+    tables: &mut BTreeMap<String, Columns>,
+) -> Result<u64, LoadError> {
     client.batch_execute("BEGIN").await?;
     match load(client, batch, tables).await {
         Ok(rows) => {
