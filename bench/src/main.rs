@@ -6,6 +6,7 @@
 
 mod children;
 mod figures;
+mod idle;
 mod in_process;
 mod peer;
 mod schemas;
@@ -74,6 +75,9 @@ async fn main() -> Result<()> {
     }
     if only.wants_any(&["7"]) {
         children::rate_accuracy(&paths, &mut table)?;
+    }
+    if only.wants_any(&["10"]) {
+        idle::serve_idle(&paths, &mut table)?;
     }
     table.print();
     Ok(())

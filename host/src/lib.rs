@@ -25,6 +25,7 @@
 //! | [`sink`] | where records go (JSONL files, PostgreSQL tables, Singer messages) |
 //! | [`sync`] | the engine that drives a pipeline, and `dlq replay` |
 //! | [`reparse`] | stored exchanges through a (newer) connector |
+//! | [`serve`] | `apiary serve`: schedules, metrics, the JSON API and the dashboard |
 
 pub mod accept;
 pub mod clock;
@@ -41,6 +42,7 @@ pub mod runtime;
 pub mod scaffold;
 pub mod schema;
 pub mod secrets;
+pub mod serve;
 pub mod sink;
 pub mod store;
 pub mod sync;

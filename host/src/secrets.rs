@@ -78,7 +78,9 @@ impl Secrets {
     }
 }
 
-fn read_secret_file(name: &str, path: &Path) -> Result<String, SecretError> {
+/// Read the secret `name` from the file at `path`, refusing a file others may read (so
+/// `--token-file` is checked like a pipeline's secrets). A trailing newline is dropped.
+pub fn read_secret_file(name: &str, path: &Path) -> Result<String, SecretError> {
     let shown = path.display().to_string();
     let file_error = |reason: String| SecretError::File { name: name.into(), path: shown.clone(), reason };
     let metadata = std::fs::metadata(path).map_err(|e| file_error(e.to_string()))?;

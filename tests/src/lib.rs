@@ -35,6 +35,7 @@ mod parts;
 mod quota;
 mod recorded;
 mod redirects;
+pub mod serve;
 mod server;
 pub mod services;
 pub mod spawn;

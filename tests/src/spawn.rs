@@ -54,19 +54,32 @@ impl Drop for MockProcess {
 
 /// A minimal HTTP/1.0 GET on loopback, returning the body.
 fn http_get(base_url: &str, path: &str) -> anyhow::Result<Vec<u8>> {
-    Ok(http_request(base_url, "GET", path)?.1)
+    Ok(http_request(base_url, "GET", path, &[])?.1)
 }
 
-/// A minimal body-less HTTP/1.0 request on loopback, returning the status and the body.
-pub(crate) fn http_request(base_url: &str, method: &str, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+/// A minimal HTTP/1.0 request on loopback with extra headers (`Host` is the server's unless
+/// given); returns the status and the body.
+pub fn http_request(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<(u16, Vec<u8>)> {
     let authority = base_url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority)?;
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: 0\r\n\r\n")?;
+    let mut head = format!("{method} {path} HTTP/1.0\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {authority}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    write!(stream, "{head}Content-Length: 0\r\n\r\n")?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
     let split = response.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| anyhow::anyhow!("no HTTP body"))?;
     let status_line = String::from_utf8_lossy(&response[..split]).lines().next().unwrap_or_default().to_string();
-    let status = status_line.split(' ').nth(1).and_then(|code| code.parse().ok());
+    let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok());
     let status = status.ok_or_else(|| anyhow::anyhow!("no HTTP status in {status_line:?}"))?;
     Ok((status, response[split + 4..].to_vec()))
 }

@@ -6,6 +6,7 @@ mod dlq;
 mod print;
 mod progress;
 mod schema;
+mod serve;
 mod time_arg;
 mod versions;
 
@@ -89,6 +90,8 @@ enum Command {
     },
     /// Deprecation and Sunset notices the APIs have sent.
     Deprecations,
+    /// Run every pipeline of a folder on its schedule, with metrics, a JSON API and a dashboard.
+    Serve(serve::ServeArgs),
     /// Scaffold a new connector crate (manifest, parser, fixture, test).
     New {
         /// The connector's name (lowercase letters, digits, `-`, `_`).
@@ -132,6 +135,7 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
             versions::impact(&home, &api_version, connector.as_deref(), args.json)
         }
         Command::Deprecations => versions::deprecations(&home, args.json),
+        Command::Serve(serve_args) => serve::serve(&home, serve_args).await,
         Command::New { name, dir, sdk } => connector::new(&name, &dir, sdk),
         Command::Test { connector, fixtures, endpoint } => {
             connector::test(&home, &connector, &fixtures, &endpoint, args.json)

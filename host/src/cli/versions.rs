@@ -178,12 +178,7 @@ pub fn raw(home: &Home, command: RawCommand, json: bool) -> anyhow::Result<ExitC
             let raw = store.raw(ExchangeId(id))?;
             let body = String::from_utf8_lossy(&raw.body).into_owned();
             if json {
-                let body_json =
-                    serde_json::from_str::<serde_json::Value>(&body).unwrap_or(serde_json::Value::String(body.clone()));
-                // `body_text` is the body byte for byte (what `apiary test --fixtures` reads);
-                // `body` is the same decoded, for people.
-                let export = serde_json::json!({ "meta": raw.meta, "body": body_json, "body_text": body });
-                println!("{}", serde_json::to_string_pretty(&export)?);
+                println!("{}", serde_json::to_string_pretty(&raw.export())?);
             } else {
                 let m = &raw.meta;
                 println!("exchange {} (run {}, pipeline {}, stream {})", m.id, m.run, m.pipeline, m.stream);

@@ -7,6 +7,7 @@
 //! connector = "github.wasm"            # relative to this file
 //! base-url = "http://127.0.0.1:8080"   # optional override of the manifest's
 //! streams = ["issues"]                 # default: every endpoint
+//! schedule = "*/15 * * * *"            # `apiary serve` only: cron (UTC), or `every = "15m"`
 //!
 //! [config]
 //! owner = "octokit-fixture-org"
@@ -35,10 +36,12 @@ use serde::Deserialize;
 use crate::schema::SchemaPolicy;
 
 mod bounded;
+mod schedule;
 mod sink;
 mod tables;
 
 pub use bounded::Bounded;
+pub use schedule::{CronSchedule, Every, MIN_EVERY, Trigger};
 pub use sink::{PgSchemaName, SinkConfig, SinkKind, UrlSource};
 pub use tables::{BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource};
 
@@ -93,6 +96,12 @@ pub struct Pipeline {
     /// connector's streams when it is loaded).
     #[serde(default)]
     pub schema: SchemaPolicy,
+    /// When `apiary serve` runs the pipeline: a cron pattern, evaluated in UTC.
+    #[serde(default)]
+    pub schedule: Option<CronSchedule>,
+    /// When `apiary serve` runs the pipeline: this long after its last start.
+    #[serde(default)]
+    pub every: Option<Every>,
 }
 
 impl Pipeline {
@@ -125,6 +134,9 @@ impl Pipeline {
                 self.name
             ));
         }
+        if self.schedule.is_some() && self.every.is_some() {
+            return Err("`schedule` and `every` are both set: keep one of them".into());
+        }
         if let Some(url) = &self.base_url {
             url::Url::parse(url).map_err(|e| format!("`base-url` {url:?} is not a URL: {e}"))?;
         }
@@ -145,6 +157,15 @@ impl Pipeline {
         url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
         self.base_url = Some(url.to_string());
         Ok(())
+    }
+
+    /// What starts the pipeline under `apiary serve`.
+    pub fn trigger(&self) -> Trigger {
+        match (&self.schedule, self.every) {
+            (Some(cron), _) => Trigger::Cron(cron.clone()),
+            (None, Some(every)) => Trigger::Every(every),
+            (None, None) => Trigger::OnDemand,
+        }
     }
 
     /// The `[config]` values as the connector receives them.
@@ -305,6 +326,20 @@ per-ms = 1000
         assert!(err.starts_with("line 4 (`[schema] contract`)") && err.contains("freeze"), "{err}");
         let err = Pipeline::parse(&format!("{base}[schema.streams.events]\nfrozen = true\n")).unwrap_err();
         assert!(err.contains("unknown field `frozen`"), "{err}");
+    }
+
+    #[test]
+    fn a_schedule_is_read_and_checked_with_its_line() {
+        let base = "name = \"x\"\nconnector = \"c.wasm\"\n";
+        let p = Pipeline::parse(&format!("{base}schedule = \"*/15 * * * *\"\n")).unwrap();
+        assert_eq!(p.trigger().to_string(), "cron */15 * * * * (UTC)");
+        let p = Pipeline::parse(&format!("{base}every = \"15m\"\n")).unwrap();
+        assert_eq!(p.trigger(), Trigger::Every("15m".parse().unwrap()));
+        assert_eq!(Pipeline::parse(base).unwrap().trigger(), Trigger::OnDemand);
+        let err = Pipeline::parse(&format!("{base}schedule = \"every day\"\n")).unwrap_err();
+        assert!(err.starts_with("line 3 (`schedule`):") && err.contains("not a cron pattern"), "{err}");
+        let both = format!("{base}schedule = \"@hourly\"\nevery = \"1h\"\n");
+        assert!(Pipeline::parse(&both).unwrap_err().contains("keep one of them"));
     }
 
     #[test]

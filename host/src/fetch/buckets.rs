@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
+use governor::middleware::StateInformationMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -35,18 +35,34 @@ impl Clock for TokioClock {
     }
 }
 
-type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, StateInformationMiddleware>;
 
 /// One named bucket.
 struct NamedBucket {
     limiter: Limiter,
+    quota: Quota,
     clock: TokioClock,
     pause: Pause,
+    /// Tokens left after the latest take, and when: what [`NamedBucket::level`] counts from.
+    last_take: Mutex<Option<(u32, Instant)>>,
+}
+
+/// How full one bucket is, for metrics and the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BucketLevel {
+    /// The bucket's name.
+    pub bucket: String,
+    /// Requests it would allow at once now (0 while the API has paused it).
+    pub tokens: u32,
+    /// Requests it allows at once when full.
+    pub burst: u32,
 }
 
 impl NamedBucket {
     fn new(spec: &Bucket, clock: TokioClock) -> NamedBucket {
-        NamedBucket { limiter: Limiter::direct_with_clock(quota(spec), clock), clock, pause: Pause::default() }
+        let quota = quota(spec);
+        let limiter = RateLimiter::direct_with_clock(quota, clock).with_middleware::<StateInformationMiddleware>();
+        NamedBucket { limiter, quota, clock, pause: Pause::default(), last_take: Mutex::new(None) }
     }
 
     /// Wait out any pause, then for a token.
@@ -54,10 +70,30 @@ impl NamedBucket {
         loop {
             self.pause.wait().await;
             match self.limiter.check() {
-                Ok(()) => return,
+                Ok(state) => {
+                    let left = state.remaining_burst_capacity();
+                    *self.last_take.lock().expect("bucket level lock") = Some((left, Instant::now()));
+                    return;
+                }
                 Err(not_until) => tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await,
             }
         }
+    }
+
+    /// Tokens left now: those left at the latest take plus those replenished since, up to the
+    /// burst (read without drawing one).
+    fn level(&self, name: &str) -> BucketLevel {
+        let burst = self.quota.burst_size().get();
+        let tokens = match *self.last_take.lock().expect("bucket level lock") {
+            _ if self.pause.is_active() => 0,
+            None => burst,
+            Some((left, at)) => {
+                let interval = self.quota.replenish_interval().as_nanos().max(1);
+                let refilled = u32::try_from(at.elapsed().as_nanos() / interval).unwrap_or(u32::MAX);
+                left.saturating_add(refilled).min(burst)
+            }
+        };
+        BucketLevel { bucket: name.to_string(), tokens, burst }
     }
 }
 
@@ -140,6 +176,13 @@ impl Buckets {
     /// The API limits learned so far: endpoint -> resource.
     pub fn resources(&self) -> BTreeMap<String, String> {
         self.resources.learned()
+    }
+
+    /// How full every bucket is now, by name.
+    pub fn levels(&self) -> Vec<BucketLevel> {
+        let mut levels: Vec<BucketLevel> = self.buckets.iter().map(|(name, b)| b.level(name)).collect();
+        levels.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+        levels
     }
 
     fn buckets_of<'a>(&'a self, endpoint: &str) -> impl Iterator<Item = &'a NamedBucket> + 'a {
@@ -233,6 +276,21 @@ mod tests {
         assert!(third.is_err(), "a third request waits for a slot");
         drop(first);
         assert!(tokio::time::timeout(Duration::from_secs(1), b.acquire("issues")).await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn levels_count_tokens_left_and_refill_over_time() {
+        let b = Buckets::new(&[bucket("core", 10, 1_000, 5)], &[endpoint("issues", &["core"], 1)]);
+        let level = |b: &Buckets| b.levels()[0].tokens;
+        assert_eq!(b.levels(), vec![BucketLevel { bucket: "core".into(), tokens: 5, burst: 5 }], "full at first");
+        time_for(&b, "issues", 3).await;
+        assert_eq!(level(&b), 2, "three of five taken");
+        tokio::time::advance(Duration::from_millis(250)).await;
+        assert_eq!(level(&b), 4, "two more after 250 ms at 10/s");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(level(&b), 5, "never above the burst");
+        b.pause("issues", Duration::from_secs(30));
+        assert_eq!(level(&b), 0, "a paused bucket has nothing to give");
     }
 
     #[test]

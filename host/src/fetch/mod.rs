@@ -26,7 +26,7 @@ use url::Url;
 
 pub use auth::AuthInjector;
 pub use backoff::Backoff;
-pub use buckets::{Buckets, Permit, quota};
+pub use buckets::{BucketLevel, Buckets, Permit, quota};
 pub use rate_headers::{exhausted_for, reset_delay, resource_of};
 pub use redirect::{Redirect, redirect_of};
 pub use retry::{Failure, RetryBudget, Verdict};
@@ -144,6 +144,11 @@ impl Fetcher {
     /// The API limits learned from responses: endpoint -> resource.
     pub fn resources(&self) -> BTreeMap<String, String> {
         self.buckets.resources()
+    }
+
+    /// The run's rate-limit buckets (to read their levels).
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
     }
 
     /// The request as it is sent and its retry budget. Idempotent methods may always be sent

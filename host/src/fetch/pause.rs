@@ -20,6 +20,11 @@ impl Pause {
         }
     }
 
+    /// Whether the pause is still on.
+    pub fn is_active(&self) -> bool {
+        self.0.lock().expect("pause lock").is_some_and(|until| until > Instant::now())
+    }
+
     /// Wait until the pause is over (at once when there is none).
     pub async fn wait(&self) {
         loop {

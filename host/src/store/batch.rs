@@ -5,7 +5,7 @@
 
 use super::raw::insert_exchange;
 use super::sync_state::apply_completion;
-use super::{Completion, ExchangeWrite, RunContext, Store, StoreError, db_error};
+use super::{Completion, Counts, ExchangeWrite, RunContext, Stage, Store, StoreError, db_error};
 
 /// One write of a batch.
 #[derive(Debug, Clone)]
@@ -14,6 +14,35 @@ pub enum Write {
     Exchange(Box<ExchangeWrite>),
     /// Commit what processing a request changed.
     Completion(Completion),
+}
+
+/// What one write adds to the counts of its stream, as the store commits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    /// The stream (endpoint) whose counts grow.
+    pub stream: String,
+    /// The counts added.
+    pub counts: Counts,
+    /// The stage of each dead letter added (or seen again).
+    pub letters: Vec<Stage>,
+}
+
+impl Write {
+    /// What this write adds to its stream's counts.
+    pub fn added(&self) -> Added {
+        match self {
+            Write::Exchange(exchange) => Added {
+                stream: exchange.exchange.request.endpoint.clone(),
+                counts: exchange.added_counts(),
+                letters: Vec::new(),
+            },
+            Write::Completion(done) => Added {
+                stream: done.stream.clone(),
+                counts: done.added_counts(),
+                letters: done.dead_letters.iter().map(|l| l.stage).collect(),
+            },
+        }
+    }
 }
 
 impl Store {

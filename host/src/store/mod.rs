@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, WriteTransaction};
 
-pub use batch::Write;
+pub use batch::{Added, Write};
 pub use counts::Counts;
 pub use dead_letters::{DeadLetter, LetterOrigin, NewDeadLetter, Stage};
 pub use deprecations::Deprecation;
@@ -105,6 +105,16 @@ pub struct Store {
     db: Handle,
     path: PathBuf,
     reservations: Reservations,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match self.db {
+            Handle::Writer(_) => "writer",
+            Handle::Reader(_) => "reader",
+        };
+        f.debug_struct("Store").field("path", &self.path).field("mode", &mode).finish()
+    }
 }
 
 /// How the file is open.

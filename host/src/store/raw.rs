@@ -42,6 +42,19 @@ impl ExchangeWrite {
         ExchangeWrite::compressing(store.reservations().exchange(), exchange)
     }
 
+    /// What storing this exchange adds to its stream's counts: its own counts, one exchange
+    /// and its bytes.
+    pub fn added_counts(&self) -> Counts {
+        let mut counts = self.counts;
+        counts.add(&Counts {
+            exchanges: 1,
+            raw_bytes: self.exchange.response.body.len() as u64,
+            stored_bytes: self.compressed.len() as u64,
+            ..Counts::default()
+        });
+        counts
+    }
+
     /// `exchange` under the reserved id `id`, its body compressed now.
     pub fn compressing(id: ExchangeId, exchange: Exchange) -> ExchangeWrite {
         let compressed = codec::compress(&exchange.response.body);
@@ -108,6 +121,16 @@ pub struct RawExchange {
 }
 
 impl RawExchange {
+    /// The exchange as `apiary raw show --json` and `serve`'s API show it: `meta`, `body`
+    /// decoded as JSON when it is JSON (else as text), and `body_text`, the body byte for byte
+    /// (what `apiary test --fixtures` reads). Requests are stored with secrets redacted.
+    pub fn export(&self) -> serde_json::Value {
+        let body = String::from_utf8_lossy(&self.body).into_owned();
+        let decoded = serde_json::from_str::<serde_json::Value>(&body)
+            .unwrap_or_else(|_| serde_json::Value::String(body.clone()));
+        serde_json::json!({ "meta": self.meta, "body": decoded, "body_text": body })
+    }
+
     /// The exchange exactly as it was fetched, ready to hand to `parse` again.
     pub fn to_exchange(&self) -> Exchange {
         Exchange {
@@ -183,13 +206,6 @@ pub(super) fn insert_exchange(
         super::sync_state::mark_unprocessed(write, &context.pipeline, id, entry)?;
     }
     write.open_table(RAW_BODY).map_err(db_error)?.insert(id, new.compressed.as_slice()).map_err(db_error)?;
-    let mut counts = new.counts;
-    counts.add(&Counts {
-        exchanges: 1,
-        raw_bytes: meta.body_bytes,
-        stored_bytes: meta.stored_bytes,
-        ..Counts::default()
-    });
-    add_counts(write, context.run, &meta.stream, &counts)?;
+    add_counts(write, context.run, &meta.stream, &new.added_counts())?;
     Ok(meta)
 }

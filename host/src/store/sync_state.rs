@@ -71,6 +71,14 @@ pub struct Completion {
     pub dead_letters: Vec<NewDeadLetter>,
 }
 
+impl Completion {
+    /// What committing this adds to its stream's counts: its counts and one dead letter per
+    /// letter (a new one, or one seen again).
+    pub fn added_counts(&self) -> Counts {
+        Counts { dead_letters: self.counts.dead_letters + self.dead_letters.len() as u64, ..self.counts }
+    }
+}
+
 impl Store {
     /// The pipeline's unfinished sync, if a run was interrupted.
     pub fn sync_state(&self, pipeline: &str) -> Result<Option<SyncState>, StoreError> {
@@ -187,6 +195,7 @@ pub(super) fn apply_completion(
     done: Completion,
 ) -> Result<(), StoreError> {
     let pipeline = context.pipeline.as_str();
+    let counts = done.added_counts();
     if let (Some(entry), true) = (done.entry, done.entry_done) {
         write.open_table(FRONTIER).map_err(db_error)?.remove((pipeline, entry.0)).map_err(db_error)?;
     }
@@ -207,8 +216,7 @@ pub(super) fn apply_completion(
         }
         put_state(write, pipeline, &state)?;
     }
-    let mut counts = done.counts;
-    counts.dead_letters += match &done.settles {
+    match &done.settles {
         Some(key) => settle(write, context, key, done.dead_letters)?,
         None => add_indexed(write, context, done.dead_letters)?,
     };

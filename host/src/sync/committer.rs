@@ -15,9 +15,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
+use crate::fetch::Buckets;
 use crate::model::{Exchange, Record};
+use crate::progress::{Committed, Observer};
 use crate::sink::{PageRef, Sink};
-use crate::store::{Completion, Counts, ExchangeId, ExchangeWrite, FrontierId, RunContext, Store, Write};
+use crate::store::{Added, Completion, Counts, ExchangeId, ExchangeWrite, FrontierId, RunContext, Store, Write};
 
 /// Jobs that may wait for the committer before senders are held back.
 const QUEUE: usize = 32;
@@ -58,9 +60,10 @@ impl Committer {
         sink: Arc<Mutex<Box<dyn Sink>>>,
         context: RunContext,
         cancel: CancellationToken,
+        report: Report,
     ) -> Committer {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(receiver, store, sink, context, cancel));
+        let task = tokio::spawn(run(receiver, store, sink, context, cancel, report));
         Committer { sender: Mutex::new(Some(sender)), task: Mutex::new(Some(task)) }
     }
 
@@ -83,6 +86,25 @@ impl Committer {
     }
 }
 
+/// Who hears what each batch committed: the run's observer, with the levels of its buckets.
+pub struct Report {
+    /// Told each write's counts once its batch is durable.
+    pub observer: Arc<dyn Observer>,
+    /// The run's rate-limit buckets.
+    pub buckets: Buckets,
+}
+
+impl Report {
+    /// Tell the observer what a durable batch added.
+    fn committed(&self, added: &[Added]) {
+        let buckets = self.buckets.levels();
+        for a in added {
+            let c = Committed { stream: &a.stream, counts: &a.counts, letters: &a.letters, buckets: &buckets };
+            self.observer.on_commit(&c);
+        }
+    }
+}
+
 /// Take every job that is ready, write it as one batch, repeat until the senders are gone.
 async fn run(
     mut receiver: mpsc::Receiver<Job>,
@@ -90,6 +112,7 @@ async fn run(
     sink: Arc<Mutex<Box<dyn Sink>>>,
     context: RunContext,
     cancel: CancellationToken,
+    report: Report,
 ) -> Result<(), SyncError> {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
@@ -104,24 +127,28 @@ async fn run(
             .await
             .map_err(|e| SyncError::Internal(e.to_string()))
             .and_then(|r| r);
-        if let Err(e) = written {
-            cancel.cancel();
-            return Err(e);
+        match written {
+            Ok(added) => report.committed(&added),
+            Err(e) => {
+                cancel.cancel();
+                return Err(e);
+            }
         }
     }
     Ok(())
 }
 
 /// Write a batch: records to the output, made durable, then one database transaction holding
-/// the raw exchanges, the completions and the output's new lengths. When the output fails, the
-/// raw exchanges are still committed (a resumed run parses them from storage instead of fetching
-/// them again) and the output's error is returned.
+/// the raw exchanges, the completions and the output's new lengths. Returns what each write
+/// added to the counts. When the output fails, the raw exchanges are still committed (a resumed
+/// run parses them from storage instead of fetching them again) and the output's error is
+/// returned.
 fn write_batch(
     store: &Store,
     sink: &Mutex<Box<dyn Sink>>,
     context: &RunContext,
     batch: Vec<Job>,
-) -> Result<(), SyncError> {
+) -> Result<Vec<Added>, SyncError> {
     let mut sink = sink.lock().expect("sink lock");
     let mut writes = Vec::with_capacity(batch.len());
     let (mut wrote, mut failed) = (false, None);
@@ -169,11 +196,12 @@ fn write_batch(
             }
         }
     }
+    let added = writes.iter().map(Write::added).collect();
     store.commit_batch(context, writes)?;
     for committed in notify {
         let _ = committed.send(());
     }
-    failed.map_or(Ok(()), |e| Err(e.into()))
+    failed.map_or(Ok(added), |e| Err(e.into()))
 }
 
 /// Hand one page's records and then its stream's checkpoint to the sink; whether it wrote

@@ -69,7 +69,8 @@ pub fn conclude(
         Err(recording) => {
             return Err(match outcome {
                 Err(e) => {
-                    tracing::warn!("could not record the failed run: {recording}");
+                    // The run stays open in the store; the next `apiary run` resumes it all the same.
+                    tracing::debug!("could not record the failed run: {recording}");
                     e
                 }
                 Ok(()) => recording.into(),

@@ -32,7 +32,7 @@ use crate::progress::Observer;
 use crate::runtime::{LoadError, Runtime};
 use crate::secrets::SecretError;
 use crate::sink::SinkError;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 /// A sync could not run (as opposed to single requests failing, which become dead letters).
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,9 @@ pub struct SyncSettings {
     pub cancel: CancellationToken,
     /// Whether records' schemas are learned: on, except in the benchmark's comparison.
     pub inference: Inference,
+    /// The home's database, already open for writing: a process running several syncs at once
+    /// (`apiary serve`) shares its one writer. `None` opens the database for this run.
+    pub store: Option<Arc<Store>>,
 }
 
 /// Run one sync of `pipeline`, storing under `home`. If the pipeline's last run was
@@ -94,7 +97,7 @@ pub async fn run(
     observer: Arc<dyn Observer>,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let mut session = session::Session::open(pipeline, home, runtime, settings.inference).await?;
+    let mut session = session::Session::open(pipeline, home, runtime, settings.inference, settings.store).await?;
     let (run, streams) = resume::prepare(&mut session, pipeline, settings.restart)?;
     let (shared, warnings) = session.into_shared(pipeline, run.id, observer, settings.cancel);
     let outcome = engine::run_streams(&shared, &streams).await;

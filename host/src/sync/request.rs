@@ -205,19 +205,9 @@ async fn finish(
     entry: &FrontierEntry,
     exchange: Option<ExchangeId>,
     letter: NewDeadLetter,
-    mut counts: Counts,
+    counts: Counts,
 ) -> Result<Vec<FrontierEntry>, SyncError> {
-    counts.pages += 1;
-    let done = Completion {
-        stream: stream.to_string(),
-        settles: Some(RequestKey::of(&entry.request)),
-        counts,
-        entry: Some(entry.id),
-        entry_done: true,
-        exchange,
-        dead_letters: vec![letter],
-        ..Completion::default()
-    };
+    let done = Completion { exchange, dead_letters: vec![letter], ..finished(stream, entry, counts) };
     shared.commit(Vec::new(), done, 0).await?;
     Ok(Vec::new())
 }
@@ -231,24 +221,32 @@ async fn commit_page(
     entry: &FrontierEntry,
     exchange: Fetched<'_>,
     page: accept::Accepted,
-    mut counts: Counts,
+    counts: Counts,
 ) -> Result<Vec<FrontierEntry>, SyncError> {
-    counts.pages += 1;
     let next = shared.new_entries(stream, page.next, exchange.under);
     let done = Completion {
+        exchange: Some(exchange.id),
+        next: next.clone(),
+        checkpoint: page.checkpoint.map(|c| (stream.to_string(), c)),
+        dead_letters: page.letters,
+        ..finished(stream, entry, counts)
+    };
+    shared.commit(page.records, done, exchange.at_ms).await?;
+    Ok(next)
+}
+
+/// The completion of a request whose processing is over: it leaves the frontier, settles its
+/// earlier letters and counts one page.
+fn finished(stream: &str, entry: &FrontierEntry, mut counts: Counts) -> Completion {
+    counts.pages += 1;
+    Completion {
         stream: stream.to_string(),
         settles: Some(RequestKey::of(&entry.request)),
         counts,
         entry: Some(entry.id),
         entry_done: true,
-        exchange: Some(exchange.id),
-        next: next.clone(),
-        checkpoint: page.checkpoint.map(|c| (stream.to_string(), c)),
-        dead_letters: page.letters,
         ..Completion::default()
-    };
-    shared.commit(page.records, done, exchange.at_ms).await?;
-    Ok(next)
+    }
 }
 
 /// The stored exchange a page was parsed from.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
-use super::committer::Committer;
+use super::committer::{Committer, Report};
 use super::schemas::{Inference, RunSchemas};
 use super::shared::Shared;
 use crate::config::Pipeline;
@@ -33,12 +33,14 @@ pub struct Session {
 }
 
 impl Session {
-    /// Load and check everything; nothing is written yet.
+    /// Load and check everything; nothing is written yet. The database is `store` when the
+    /// caller holds it open, else it is opened here.
     pub async fn open(
         pipeline: &Pipeline,
         home: &Home,
         runtime: &Runtime,
         inference: Inference,
+        store: Option<Arc<Store>>,
     ) -> Result<Session, SyncError> {
         let limits = ConnectorLimits::with_overrides(&pipeline.limits);
         let connector = load_connector(runtime, pipeline, limits).await?;
@@ -64,7 +66,10 @@ impl Session {
             endpoints: manifest.endpoints.clone(),
             rate_limit_headers: manifest.rate_limit_headers.clone(),
         })?;
-        let store = Arc::new(Store::open(&home.database())?);
+        let store = match store {
+            Some(store) => store,
+            None => Arc::new(Store::open(&home.database())?),
+        };
         let schemas = RunSchemas::load(&store, pipeline, &connector, inference)?;
         let specs = crate::sink::stream_specs(manifest, &pipeline.schema, |s| schemas.baseline(s));
         let sink = crate::sink::open(pipeline, home, &secrets, specs)?;
@@ -81,7 +86,8 @@ impl Session {
     ) -> (Arc<Shared>, Vec<String>) {
         let context = RunContext { run, pipeline: pipeline.name.clone(), connector: self.connector.identity().clone() };
         let sink = Arc::new(Mutex::new(self.sink));
-        let committer = Committer::start(self.store.clone(), sink.clone(), context.clone(), cancel.clone());
+        let report = Report { observer: observer.clone(), buckets: self.fetcher.buckets().clone() };
+        let committer = Committer::start(self.store.clone(), sink.clone(), context.clone(), cancel.clone(), report);
         let shared = Arc::new(Shared {
             pipeline: pipeline.clone(),
             connector: self.connector,

@@ -55,7 +55,7 @@ impl S3 {
 
     /// Create the bucket `name` (an S3 bucket name: lowercase letters, digits, `-`).
     pub fn create_bucket(&self, name: &str) {
-        let (status, body) = http_request(&self.endpoint(), "PUT", &format!("/{name}"))
+        let (status, body) = http_request(&self.endpoint(), "PUT", &format!("/{name}"), &[])
             .unwrap_or_else(|e| panic!("creating bucket {name} at {}: {e}", self.endpoint()));
         assert_eq!(status, 200, "creating bucket {name}: {}", String::from_utf8_lossy(&body));
     }
@@ -69,7 +69,7 @@ impl S3 {
     /// buckets and objects are back before this returns.
     pub fn restart(&mut self) {
         self.server.restart();
-        let (status, body) = http_request(&self.endpoint(), "POST", "/moto-api/recorder/replay-recording")
+        let (status, body) = http_request(&self.endpoint(), "POST", "/moto-api/recorder/replay-recording", &[])
             .unwrap_or_else(|e| panic!("replaying moto's recording at {}: {e}", self.endpoint()));
         assert_eq!(status, 200, "replaying moto's recording: {}", String::from_utf8_lossy(&body));
     }

@@ -1,0 +1,103 @@
+//! Running one job: a sync (which resumes an interrupted run, as `apiary run` does) or a
+//! replay of open dead letters, through the process's one store, reporting its commits to the
+//! metrics. A job's failure is logged and shown by the API; it never stops `serve`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::RunObserver;
+use super::schedule::JobKind;
+use super::scheduler::Launcher;
+use super::state::ServeState;
+use crate::config::Pipeline;
+use crate::store::{RunOutcome, RunRecord};
+use crate::sync::{self, ReplayFilter, SyncError, SyncSettings};
+
+/// Runs jobs for the scheduler.
+pub struct Jobs {
+    /// What jobs share.
+    pub state: Arc<ServeState>,
+    /// Cancelled at shutdown: every run stops taking requests, commits and stays resumable.
+    pub cancel: CancellationToken,
+}
+
+impl Launcher for Jobs {
+    async fn launch(&self, name: String, kind: JobKind) {
+        let pipeline = self.state.catalog.lock().expect("catalog lock").get(&name);
+        let Some(pipeline) = pipeline else { return };
+        let metrics = &self.state.metrics;
+        metrics.running.inc();
+        tracing::info!(pipeline = %name, ?kind, "job started");
+        let started = Instant::now();
+        let ended = self.run(&pipeline, kind).await;
+        let outcome = match &ended {
+            Ok(run) => outcome_label(&run.outcome),
+            Err(_) => "failed",
+        };
+        metrics.job_ended(&name, kind, outcome, started.elapsed());
+        self.note(&name, ended);
+        self.refresh_gauges().await;
+        metrics.running.dec();
+    }
+}
+
+impl Jobs {
+    /// Run the job to its end (or until shutdown).
+    async fn run(&self, pipeline: &Pipeline, kind: JobKind) -> Result<RunRecord, SyncError> {
+        let state = &self.state;
+        let settings = SyncSettings {
+            restart: false,
+            cancel: self.cancel.child_token(),
+            store: Some(state.store.clone()),
+            ..SyncSettings::default()
+        };
+        let observer = Arc::new(RunObserver::new(state.metrics.clone(), &pipeline.name));
+        match kind {
+            JobKind::Sync => sync::run(pipeline, &state.home, &state.runtime, settings, observer).await.map(|r| r.run),
+            JobKind::Replay => {
+                let filter = ReplayFilter::default();
+                let report = sync::replay(pipeline, &state.home, &state.runtime, settings, &filter, observer).await?;
+                Ok(report.sync.run)
+            }
+        }
+    }
+
+    /// Log the job's end and keep its error for the API.
+    fn note(&self, name: &str, ended: Result<RunRecord, SyncError>) {
+        let mut failures = self.state.failures.lock().expect("failures lock");
+        match ended {
+            Ok(run) => {
+                tracing::info!(pipeline = name, run = %run.id, records = run.counts.records, "job ended: {}", outcome_label(&run.outcome));
+                failures.remove(name);
+            }
+            Err(e) => {
+                tracing::warn!(pipeline = name, "job failed: {e}");
+                failures.insert(name.to_string(), e.to_string());
+            }
+        }
+    }
+
+    /// Read the store's gauges again (off the async threads).
+    async fn refresh_gauges(&self) {
+        let (store, metrics, names) =
+            (self.state.store.clone(), self.state.metrics.clone(), self.state.pipeline_names());
+        let refreshed = tokio::task::spawn_blocking(move || metrics.refresh_from_store(&store, &names)).await;
+        match refreshed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("cannot read the store for metrics: {e}"),
+            Err(e) => tracing::warn!("cannot read the store for metrics: {e}"),
+        }
+    }
+}
+
+/// A run's outcome as a metric label.
+pub fn outcome_label(outcome: &RunOutcome) -> &'static str {
+    match outcome {
+        RunOutcome::Running => "running",
+        RunOutcome::Succeeded => "succeeded",
+        RunOutcome::Failed(_) => "failed",
+        RunOutcome::Interrupted(_) => "interrupted",
+    }
+}
