@@ -135,6 +135,7 @@ pub async fn reparse_scaling(paths: &Paths, table: &mut Table) -> Result<()> {
             out: Some(dir.join(format!("reparse-{threads}"))),
             threads,
             force: false,
+            destination: Default::default(),
         };
         let report = reparse::reparse(&pipeline, &home, &runtime, &options, &Quiet)?;
         rates.push(per_second(report.bytes as f64 / 1e6, report.elapsed.as_secs_f64()));

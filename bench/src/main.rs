@@ -10,6 +10,7 @@ mod idle;
 mod in_process;
 mod peer;
 mod schemas;
+mod sinks;
 
 use std::path::PathBuf;
 
@@ -69,6 +70,9 @@ async fn main() -> Result<()> {
         schemas::sync_cost(&paths, &mut table).await?;
         schemas::judge_cost(&paths, &mut table).await?;
     }
+    if only.wants_any(&["11"]) {
+        sinks::postgres_vs_jsonl(&paths, &mut table)?;
+    }
     if only.wants_any(&["7"]) {
         children::rate_accuracy(&paths, &mut table)?;
     }
@@ -83,7 +87,7 @@ async fn main() -> Result<()> {
 struct Selection(Vec<String>);
 
 impl Selection {
-    const FIGURES: [&str; 9] = ["1", "2", "3", "4", "5", "7", "8", "9", "10"];
+    const FIGURES: [&str; 10] = ["1", "2", "3", "4", "5", "7", "8", "9", "10", "11"];
 
     fn from_args() -> Result<Selection> {
         let named: Vec<String> = std::env::args().skip(1).collect();

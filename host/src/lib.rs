@@ -22,7 +22,7 @@
 //! | [`accept`] | what a parsed page becomes: records, record letters, follow-ups |
 //! | [`store`] | the redb database: runs, raw exchanges, dead letters, sync state |
 //! | [`schema`] | stream schemas: inference, drift, contracts, declared schemas |
-//! | [`sink`] | where records go (JSONL files) |
+//! | [`sink`] | where records go (JSONL files, PostgreSQL tables, Singer messages) |
 //! | [`sync`] | the engine that drives a pipeline, and `dlq replay` |
 //! | [`reparse`] | stored exchanges through a (newer) connector |
 //! | [`serve`] | `apiary serve`: schedules, metrics, the JSON API and the dashboard |

@@ -95,10 +95,11 @@ pub async fn dlq(home: &Home, command: DlqCommand, json: bool) -> anyhow::Result
                 .await
                 .with_context(|| format!("pipeline {}", path.display()))?;
             progress.finish();
+            let mut to = super::report_output(&pipeline);
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                writeln!(to, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {
-                print::replay_report(&report);
+                print::replay_report(&report, &mut to);
             }
             return Ok(super::exit_code(&report.sync, false));
         }

@@ -15,7 +15,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use apiary_host::config::Pipeline;
+use std::io::Write;
+
+use apiary_host::config::{Pipeline, SinkConfig, SinkKind};
 use apiary_host::home::Home;
 use apiary_host::policy::ConnectorLimits;
 use apiary_host::runtime::{CompileCache, LoadedConnector, Runtime};
@@ -53,6 +55,10 @@ enum Command {
         /// Exit with status 2 when the run added dead letters (for schedulers).
         #[arg(long)]
         fail_on_dead_letters: bool,
+        /// Send records here instead of the pipeline's `[sink]`: `singer` writes Singer messages
+        /// to stdout (the summary and logs go to stderr) for `| target-...`.
+        #[arg(long, value_enum)]
+        output: Option<Output>,
     },
     /// Print a connector's manifest.
     Inspect {
@@ -115,8 +121,8 @@ enum Command {
 pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
     let home = Home::new(&args.home);
     match args.command {
-        Command::Run { pipeline, base_url, restart, fail_on_dead_letters } => {
-            let options = RunOptions { base_url, restart, fail_on_dead_letters, json: args.json };
+        Command::Run { pipeline, base_url, restart, fail_on_dead_letters, output } => {
+            let options = RunOptions { base_url, restart, fail_on_dead_letters, json: args.json, output };
             run(&home, &pipeline, options).await
         }
         Command::Inspect { connector } => inspect(&home, &connector, args.json),
@@ -143,6 +149,16 @@ struct RunOptions {
     restart: bool,
     fail_on_dead_letters: bool,
     json: bool,
+    output: Option<Output>,
+}
+
+/// Where `apiary run --output` sends records.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Output {
+    /// The pipeline's JSONL files.
+    Jsonl,
+    /// Singer messages on stdout.
+    Singer,
 }
 
 /// Exit status of a run that added dead letters under `--fail-on-dead-letters`.
@@ -151,7 +167,14 @@ const DEAD_LETTERS_EXIT: u8 = 2;
 const INTERRUPTED_EXIT: u8 = 130;
 
 async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) -> anyhow::Result<ExitCode> {
-    let pipeline = load_pipeline(pipeline_path, options.base_url)?;
+    let mut pipeline = load_pipeline(pipeline_path, options.base_url)?;
+    if let Some(output) = options.output {
+        let kind = match output {
+            Output::Jsonl => SinkKind::Jsonl,
+            Output::Singer => SinkKind::Singer,
+        };
+        pipeline.sink = SinkConfig { kind, ..SinkConfig::default() };
+    }
     let runtime = runtime(home)?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
     let settings = SyncSettings { restart: options.restart, cancel: stop_on_signals(), ..SyncSettings::default() };
@@ -159,12 +182,21 @@ async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) 
         .await
         .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
     progress.finish();
+    let mut to = report_output(&pipeline);
     if options.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        writeln!(to, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print::sync_report(&report);
+        print::sync_report(&report, &mut to);
     }
     Ok(exit_code(&report, options.fail_on_dead_letters))
+}
+
+/// Where a sync's summary goes: stdout, or stderr when stdout carries Singer messages.
+fn report_output(pipeline: &Pipeline) -> Box<dyn Write> {
+    match pipeline.sink.kind {
+        SinkKind::Singer => Box::new(std::io::stderr()),
+        SinkKind::Jsonl | SinkKind::Postgres => Box::new(std::io::stdout()),
+    }
 }
 
 /// The exit status for a finished run: 130 when it was stopped (it resumes), 2 when it added

@@ -55,10 +55,16 @@ pub fn manifest(identity: &ConnectorIdentity, m: &Manifest) {
     }
 }
 
-/// Print the one-screen summary of a sync.
-pub fn sync_report(report: &SyncReport) {
+/// Print the one-screen summary of a sync to `to` (stdout, or stderr when stdout carries
+/// Singer messages).
+pub fn sync_report(report: &SyncReport, to: &mut dyn std::io::Write) {
+    macro_rules! say {
+        ($($arg:tt)*) => {
+            let _ = writeln!(to, $($arg)*);
+        };
+    }
     let run = &report.run;
-    println!(
+    say!(
         "run {} of {}: {} in {:.2} s  (connector {} {}, API {})",
         run.id,
         run.pipeline,
@@ -68,12 +74,19 @@ pub fn sync_report(report: &SyncReport) {
         run.connector.version,
         run.connector.api_version
     );
-    println!(
+    say!(
         "  {:<14} {:>8} {:>8} {:>6} {:>11} {:>11} {:>9} {:>12}",
-        "stream", "requests", "retries", "429s", "retry wait", "limit wait", "records", "dead letters"
+        "stream",
+        "requests",
+        "retries",
+        "429s",
+        "retry wait",
+        "limit wait",
+        "records",
+        "dead letters"
     );
     for (stream, s) in &report.streams {
-        println!(
+        say!(
             "  {:<14} {:>8} {:>8} {:>6} {:>10.1}s {:>10.1}s {:>9} {:>12}",
             stream,
             s.requests,
@@ -87,22 +100,22 @@ pub fn sync_report(report: &SyncReport) {
     }
     let c = &run.counts;
     let rate = c.records as f64 / report.elapsed.as_secs_f64().max(1e-9);
-    println!(
+    say!(
         "  raw: {} exchanges stored, {} received, {} on disk;  {:.0} records/s",
         c.exchanges,
         bytes(c.raw_bytes),
         bytes(c.stored_bytes),
         rate
     );
-    println!("  database: {}", report.database.display());
+    say!("  database: {}", report.database.display());
     for (stream, path) in &report.outputs {
-        println!("  output {stream}: {path}");
+        say!("  output {stream}: {path}");
     }
     for warning in &report.warnings {
-        println!("warning: {warning}");
+        say!("warning: {warning}");
     }
     for (endpoint, notice) in &report.deprecations {
-        println!(
+        say!(
             "warning: {} API {} deprecates endpoint `{endpoint}`: {} (see `apiary deprecations`)",
             run.connector.name,
             run.connector.api_version,
@@ -110,20 +123,17 @@ pub fn sync_report(report: &SyncReport) {
         );
     }
     for (stream, drift) in &report.schema_drift {
-        println!(
+        say!(
             "warning: stream `{stream}` drifted from its schema (see `apiary schema show {} --stream {stream}`; `apiary schema accept` takes the new one):",
             run.pipeline
         );
         for change in &drift.changes {
-            println!("  {change}");
+            say!("  {change}");
         }
     }
     if !report.rate_limit_resources.is_empty() {
         let learned: Vec<String> = report.rate_limit_resources.iter().map(|(e, r)| format!("{e} -> {r}")).collect();
-        println!(
-            "  rate limits named by the API: {} (a used-up limit pauses only its own endpoints)",
-            learned.join(", ")
-        );
+        say!("  rate limits named by the API: {} (a used-up limit pauses only its own endpoints)", learned.join(", "));
     }
 }
 
@@ -184,10 +194,11 @@ pub fn dead_letter(l: &DeadLetter) {
     }
 }
 
-/// Print what a replay did.
-pub fn replay_report(r: &apiary_host::sync::ReplayReport) {
-    sync_report(&r.sync);
-    println!(
+/// Print what a replay did to `to`.
+pub fn replay_report(r: &apiary_host::sync::ReplayReport, to: &mut dyn std::io::Write) {
+    sync_report(&r.sync, to);
+    let _ = writeln!(
+        to,
         "replayed {} dead letter(s): {} resolved, {} still open",
         r.replayed,
         r.resolved.len(),

@@ -8,7 +8,7 @@ use anyhow::Context;
 use apiary_host::home::Home;
 use apiary_host::impact::{self, Impact};
 use apiary_host::progress::{Observer, Progress};
-use apiary_host::reparse::{self, ReparseOptions, ReparseReport};
+use apiary_host::reparse::{self, Destination, ReparseOptions, ReparseReport};
 use apiary_host::store::{Deprecation, ExchangeId, RawMeta, RunId, Store};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -63,6 +63,10 @@ pub struct ReparseArgs {
     /// Parse with a connector of another name than the one that fetched the exchanges.
     #[arg(long)]
     force: bool,
+    /// Load into the pipeline's database (a new schema `<schema>_reparse_N`, never the live
+    /// tables) instead of files.
+    #[arg(long, conflicts_with = "out")]
+    sink: bool,
 }
 
 /// `apiary reparse`.
@@ -77,6 +81,7 @@ pub fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<Exi
         out: args.out,
         threads: args.threads,
         force: args.force,
+        destination: if args.sink { Destination::PipelineSink } else { Destination::Files },
     };
     let bar = Bar::new();
     let report = reparse::reparse(&pipeline, home, &runtime, &options, &bar)
@@ -125,7 +130,7 @@ fn print_reparse(r: &ReparseReport) {
         r.elapsed.as_secs_f64(),
         r.threads
     );
-    println!("  output: {}", r.out.display());
+    println!("  output: {}", r.out);
     match &r.diff {
         Some(diff) => {
             println!(

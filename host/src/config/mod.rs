@@ -17,7 +17,10 @@
 //! token = { env = "GITHUB_TOKEN" }
 //!
 //! [sink]
-//! kind = "jsonl"
+//! kind = "jsonl"                       # or "singer" (stdout), or "postgres":
+//! # kind = "postgres"
+//! # url = { env = "APIARY_PG_URL" }    # or the name of a [secrets] entry
+//! # schema = "github"                  # must exist in the database
 //!
 //! [schema]                             # what drift from a stream's schema does
 //! contract = "freeze"                  # default "evolve"
@@ -34,13 +37,13 @@ use crate::schema::SchemaPolicy;
 
 mod bounded;
 mod schedule;
+mod sink;
 mod tables;
 
 pub use bounded::Bounded;
 pub use schedule::{CronSchedule, Every, MIN_EVERY, Trigger};
-pub use tables::{
-    BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource, SinkConfig, SinkKind,
-};
+pub use sink::{PgSchemaName, SinkConfig, SinkKind, UrlSource};
+pub use tables::{BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource};
 
 /// A pipeline file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +149,7 @@ impl Pipeline {
                 return Err(format!("`streams` names `{twice}` twice: list each stream once"));
             }
         }
-        Ok(())
+        self.sink.check(&self.secrets)
     }
 
     /// Point the pipeline at another base URL (a mock server, a proxy).

@@ -1,5 +1,5 @@
 //! The optional tables of a pipeline file: `[retry]`, `[http]`, `[buckets.NAME]`, `[limits]`,
-//! `[secrets]`, `[sink]` and `[config]` values. Each key overrides the connector's declaration
+//! `[secrets]` and `[config]` values. Each key overrides the connector's declaration
 //! or the host's default; numbers are checked against their allowed range when read.
 
 use std::path::PathBuf;
@@ -112,22 +112,4 @@ pub enum SecretSource {
     Env(String),
     /// A file readable only by its owner: `{ file = "/run/secrets/token" }`.
     File(PathBuf),
-}
-
-/// The `[sink]` table.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SinkConfig {
-    /// The kind of sink.
-    #[serde(default)]
-    pub kind: SinkKind,
-}
-
-/// The kinds of sink.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SinkKind {
-    /// One JSON object per line, one file per stream: `out/<pipeline>/<stream>.jsonl`.
-    #[default]
-    Jsonl,
 }

@@ -33,6 +33,7 @@ use crate::policy::ConnectorLimits;
 use crate::progress::{Observer, Progress};
 use crate::runtime::{CallError, LoadError, LoadedConnector, Runtime};
 use crate::schema::Drift;
+use crate::secrets::Secrets;
 use crate::sink::{JsonlSink, Sink, SinkError};
 use crate::store::{
     DeadLetterId, LetterOrigin, RawMeta, RunContext, RunId, RunKind, RunOutcome, RunRecord, Stage, Store, StoreError,
@@ -80,10 +81,22 @@ pub struct ReparseOptions {
     pub since_ms: Option<u64>,
     /// The output folder; `out/<pipeline>/reparse-N` when absent.
     pub out: Option<PathBuf>,
+    /// Files, or the pipeline's database.
+    pub destination: Destination,
     /// Worker threads; all cores when 0.
     pub threads: usize,
     /// Parse with a connector of another name than the one that fetched the exchanges.
     pub force: bool,
+}
+
+/// Where a re-parse writes its records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Destination {
+    /// JSONL files in a new folder (`out`).
+    #[default]
+    Files,
+    /// The pipeline's `[sink]` database, in a new schema `<schema>_reparse_N`.
+    PipelineSink,
 }
 
 /// What a re-parse did.
@@ -91,8 +104,8 @@ pub struct ReparseOptions {
 pub struct ReparseReport {
     /// The reparse's run.
     pub run: RunRecord,
-    /// Where the output went.
-    pub out: PathBuf,
+    /// Where the output went: a folder, or a database schema.
+    pub out: String,
     /// Exchanges parsed.
     pub pages: u64,
     /// Raw body bytes parsed.
@@ -129,6 +142,28 @@ struct Parsed {
     old: Option<Result<Result<Page, ParseError>, CallError>>,
 }
 
+/// The sink a re-parse writes to and where that is: a new folder of files, or a new schema of
+/// the pipeline's database.
+fn open_output(
+    pipeline: &Pipeline,
+    home: &Home,
+    options: &ReparseOptions,
+    judge: &Judge,
+) -> Result<(Box<dyn Sink>, String), ReparseError> {
+    match options.destination {
+        Destination::Files => {
+            let out = select::output_folder(home, pipeline, options.out.as_deref())?;
+            Ok((Box::new(JsonlSink::open(&out)?), out.display().to_string()))
+        }
+        Destination::PipelineSink => {
+            let secrets = Secrets::resolve(&pipeline.secrets).map_err(|e| SinkError::Destination(e.to_string()))?;
+            let manifest = judge.connector.manifest();
+            let specs = crate::sink::stream_specs(manifest, &pipeline.schema, |s| judge.schemas.baseline(s));
+            Ok(crate::sink::open_reparse(pipeline, &secrets, specs)?)
+        }
+    }
+}
+
 /// Re-parse the stored exchanges of `pipeline` with `options.connector`.
 pub fn reparse(
     pipeline: &Pipeline,
@@ -149,8 +184,7 @@ pub fn reparse(
     let (new_judge, old_judge) = (judge(new.clone())?, old.clone().map(judge).transpose()?);
     let exchanges = select::exchanges(&store, pipeline, options)?;
     select::check_connector(pipeline, &exchanges, &new, options)?;
-    let out = select::output_folder(home, pipeline, options.out.as_deref())?;
-    let mut sink = JsonlSink::open(&out)?;
+    let (mut sink, out) = open_output(pipeline, home, options, &new_judge)?;
     let streams: Vec<String> =
         exchanges.iter().map(|m| m.stream.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let run = store.begin_run(RunKind::Reparse, &pipeline.name, new.identity(), &streams)?;
@@ -170,7 +204,7 @@ pub fn reparse(
     let total = exchanges.len() as u64;
     for batch in exchanges.chunks(64 * threads) {
         for p in parse_batch(&store, batch, &new, old.as_ref(), threads)? {
-            tally.absorb(p, &mut sink, &context)?;
+            tally.absorb(p, sink.as_mut(), &context)?;
             observer.on_progress(&Progress {
                 pages: tally.pages,
                 total: Some(total),
@@ -179,8 +213,8 @@ pub fn reparse(
                 ..Progress::default()
             });
         }
+        sink.flush()?;
     }
-    sink.flush()?;
     let created = tally.letters.len() as u64;
     store.add_dead_letters(&context, LetterOrigin::Reparse, std::mem::take(&mut tally.letters))?;
     for (stream, counts) in &tally.by_stream {

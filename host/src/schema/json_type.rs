@@ -55,6 +55,22 @@ impl JsonType {
         JsonType::ALL.into_iter().find(|t| t.name() == name)
     }
 
+    /// The type of the JSON value `json` starts with, from its first character (a number is an
+    /// `Integer` when written with digits only). For values read as text, unchecked: `json` is
+    /// assumed valid.
+    pub fn of_text(json: &str) -> JsonType {
+        let json = json.trim();
+        match json.bytes().next() {
+            Some(b'{') => JsonType::Object,
+            Some(b'[') => JsonType::Array,
+            Some(b'"') => JsonType::String,
+            Some(b't' | b'f') => JsonType::Boolean,
+            Some(b'n') => JsonType::Null,
+            _ if json.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) => JsonType::Integer,
+            _ => JsonType::Number,
+        }
+    }
+
     fn bit(self) -> u8 {
         1 << (self as u8)
     }

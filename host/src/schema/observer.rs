@@ -140,14 +140,7 @@ impl SchemaObserver {
 
 /// The type of the valid JSON value `json`, from its first character.
 fn type_at_start(json: &str) -> JsonType {
-    match json.trim_start().bytes().next() {
-        Some(b'{') => JsonType::Object,
-        Some(b'[') => JsonType::Array,
-        Some(b'"') => JsonType::String,
-        Some(b't' | b'f') => JsonType::Boolean,
-        Some(b'n') => JsonType::Null,
-        _ => JsonType::Number,
-    }
+    JsonType::of_text(json)
 }
 
 fn collect_examples(node: &Node, out: &mut Examples) {

@@ -138,7 +138,7 @@ impl Sink for JsonlSink {
 
 /// The JSON without line breaks: outside strings they are whitespace, inside strings JSON
 /// forbids them, so removing them never changes the value.
-fn one_line(json: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn one_line(json: &str) -> std::borrow::Cow<'_, str> {
     if json.contains(['\n', '\r']) { json.replace(['\n', '\r'], "").into() } else { json.into() }
 }
 

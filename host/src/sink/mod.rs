@@ -1,5 +1,5 @@
 //! Where records go, behind one interface the sync engine, replays and re-parses write through:
-//! JSONL files today (`jsonl`), more destinations beside it.
+//! JSONL files (`jsonl`), PostgreSQL tables (`postgres`), Singer messages on stdout (`singer`).
 //!
 //! # The commit protocol
 //!
@@ -19,15 +19,25 @@
 //! (files), or the sink recognises a page it already loaded by its identity (a loads table in
 //! the same transaction as the rows). A page refetched after a crash keeps its run and its
 //! frontier entry, so `(run, entry)` names it across attempts.
+//!
+//! Between a page's records and the next flush, [`Sink::checkpoint`] passes on the stream's
+//! checkpoint after those records (Singer's `STATE`); the store keeps checkpoints itself, so
+//! other sinks ignore it.
 
 mod jsonl;
+mod postgres;
+mod singer;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use jsonl::JsonlSink;
+pub use postgres::{PostgresSink, Target};
+pub use singer::SingerSink;
 
-use crate::model::{ConnectorIdentity, Record};
+use crate::model::{ConnectorIdentity, Manifest, Record};
+use crate::schema::{Contract, SchemaPolicy, StreamSchema};
+use crate::secrets::Secrets;
 use crate::store::{ExchangeId, FrontierId, RunId};
 
 /// How far a sink's output is committed, as the store records it with each batch: per-stream
@@ -63,10 +73,78 @@ pub struct PageRef<'a> {
     pub connector: &'a ConnectorIdentity,
 }
 
-/// The sink a pipeline's `[sink]` table names, for its live output under `home`.
-pub fn open(pipeline: &crate::config::Pipeline, home: &crate::home::Home) -> Result<Box<dyn Sink>, SinkError> {
+/// What a sink knows of a stream before its first record: its key, its cursor, how strictly it
+/// keeps to its schema, and the schema it starts from.
+#[derive(Debug, Clone, Default)]
+pub struct StreamSpec {
+    /// The primary-key fields (empty: records have no key).
+    pub primary_key: Vec<String>,
+    /// The field incremental syncs advance on, if any.
+    pub cursor_field: Option<String>,
+    /// The stream's `[schema]` contract: a frozen stream's table is never altered.
+    pub contract: Contract,
+    /// The accepted (or declared) schema, when the stream has one.
+    pub baseline: Option<StreamSchema>,
+}
+
+/// The specs of a connector's streams, by name.
+pub type StreamSpecs = BTreeMap<String, StreamSpec>;
+
+/// The specs of every endpoint of `manifest`, with the contracts of `policy` and the baselines
+/// `baseline` gives (the run's schema state).
+pub fn stream_specs<'a>(
+    manifest: &Manifest,
+    policy: &SchemaPolicy,
+    baseline: impl Fn(&str) -> Option<&'a StreamSchema>,
+) -> StreamSpecs {
+    let spec = |e: &crate::model::Endpoint| StreamSpec {
+        primary_key: e.primary_key.clone(),
+        cursor_field: e.cursor_field.clone(),
+        contract: policy.contract_for(&e.name),
+        baseline: baseline(&e.name).cloned(),
+    };
+    manifest.endpoints.iter().map(|e| (e.name.clone(), spec(e))).collect()
+}
+
+/// The sink a pipeline's `[sink]` table names, for its live output under `home`; `secrets`
+/// holds the pipeline's secrets (a database URL may name one).
+pub fn open(
+    pipeline: &crate::config::Pipeline,
+    home: &crate::home::Home,
+    secrets: &Secrets,
+    streams: StreamSpecs,
+) -> Result<Box<dyn Sink>, SinkError> {
+    use crate::config::SinkKind;
     match pipeline.sink.kind {
-        crate::config::SinkKind::Jsonl => Ok(Box::new(JsonlSink::open(&home.output(&pipeline.name))?)),
+        SinkKind::Jsonl => Ok(Box::new(JsonlSink::open(&home.output(&pipeline.name))?)),
+        SinkKind::Singer => Ok(Box::new(SingerSink::stdout(streams))),
+        SinkKind::Postgres => {
+            let target = postgres::Target::of(&pipeline.sink, secrets)?;
+            Ok(Box::new(PostgresSink::connect(&target, streams)?))
+        }
+    }
+}
+
+/// Where a re-parse of `pipeline` loads with `--sink`: for a PostgreSQL sink, a new schema
+/// `<schema>_reparse_N` of the same database (never the live tables). Other kinds have no
+/// separate place to load into: the re-parse writes files instead. Returns the sink and the
+/// place, for people.
+pub fn open_reparse(
+    pipeline: &crate::config::Pipeline,
+    secrets: &Secrets,
+    streams: StreamSpecs,
+) -> Result<(Box<dyn Sink>, String), SinkError> {
+    match pipeline.sink.kind {
+        crate::config::SinkKind::Postgres => {
+            let target = postgres::Target::of(&pipeline.sink, secrets)?;
+            let sink = PostgresSink::connect_new_schema(&target, streams)?;
+            let place = format!("schema {} of {}", sink.schema(), target.name());
+            Ok((Box::new(sink), place))
+        }
+        kind => Err(SinkError::Destination(format!(
+            "reparse --sink loads into the pipeline's database, but its [sink] kind is {}: leave out --sink to write files",
+            format!("{kind:?}").to_lowercase()
+        ))),
     }
 }
 
@@ -86,4 +164,10 @@ pub trait Sink: Send {
 
     /// Where `stream`'s records go, for people: a path, a table.
     fn describe(&self, stream: &str) -> String;
+
+    /// `stream`'s checkpoint after the records written so far (JSON text); written out with
+    /// them by the next flush. Only sinks that carry state (Singer) use it.
+    fn checkpoint(&mut self, _stream: &str, _value: &str) -> Result<(), SinkError> {
+        Ok(())
+    }
 }

@@ -140,7 +140,9 @@ async fn run(
 
 /// Write a batch: records to the output, made durable, then one database transaction holding
 /// the raw exchanges, the completions and the output's new lengths. Returns what each write
-/// added to the counts.
+/// added to the counts. When the output fails, the raw exchanges are still committed (a resumed
+/// run parses them from storage instead of fetching them again) and the output's error is
+/// returned.
 fn write_batch(
     store: &Store,
     sink: &Mutex<Box<dyn Sink>>,
@@ -149,7 +151,7 @@ fn write_batch(
 ) -> Result<Vec<Added>, SyncError> {
     let mut sink = sink.lock().expect("sink lock");
     let mut writes = Vec::with_capacity(batch.len());
-    let mut wrote_records = false;
+    let (mut wrote, mut failed) = (false, None);
     let mut notify = Vec::new();
     for job in batch {
         match job {
@@ -162,27 +164,30 @@ fn write_batch(
                 writes.push(Write::Exchange(Box::new(write)));
             }
             Job::Page { records, done, fetched_at_ms } => {
-                if !records.is_empty() {
-                    let page = PageRef {
-                        run: context.run,
-                        entry: done.entry,
-                        exchange: done.exchange,
-                        stream: &done.stream,
-                        fetched_at_ms,
-                        connector: &context.connector,
-                    };
-                    sink.write(&page, &records)?;
-                    wrote_records = true;
+                if failed.is_none() {
+                    match write_page(sink.as_mut(), context, &done, &records, fetched_at_ms) {
+                        Ok(w) => wrote |= w,
+                        Err(e) => failed = Some(e),
+                    }
                 }
                 writes.push(Write::Completion(done));
             }
         }
     }
-    if wrote_records {
-        let position = sink.flush()?;
-        if let Some(Write::Completion(last)) = writes.iter_mut().rev().find(|w| matches!(w, Write::Completion(_))) {
-            last.offsets = Some(position);
+    if wrote && failed.is_none() {
+        match sink.flush() {
+            Ok(position) => {
+                let last =
+                    writes.iter_mut().rev().find_map(|w| if let Write::Completion(c) = w { Some(c) } else { None });
+                if let Some(last) = last {
+                    last.offsets = Some(position);
+                }
+            }
+            Err(e) => failed = Some(e),
         }
+    }
+    if failed.is_some() {
+        writes.retain(|w| matches!(w, Write::Exchange(_)));
     }
     for w in &writes {
         if let Write::Completion(done) = w {
@@ -196,5 +201,31 @@ fn write_batch(
     for committed in notify {
         let _ = committed.send(());
     }
-    Ok(added)
+    failed.map_or(Ok(added), |e| Err(e.into()))
+}
+
+/// Hand one page's records and then its stream's checkpoint to the sink; whether it wrote
+/// anything to flush.
+fn write_page(
+    sink: &mut dyn Sink,
+    context: &RunContext,
+    done: &Completion,
+    records: &[Record],
+    fetched_at_ms: u64,
+) -> Result<bool, crate::sink::SinkError> {
+    if !records.is_empty() {
+        let page = PageRef {
+            run: context.run,
+            entry: done.entry,
+            exchange: done.exchange,
+            stream: &done.stream,
+            fetched_at_ms,
+            connector: &context.connector,
+        };
+        sink.write(&page, records)?;
+    }
+    if let Some((stream, value)) = &done.checkpoint {
+        sink.checkpoint(stream, value)?;
+    }
+    Ok(!records.is_empty() || done.checkpoint.is_some())
 }

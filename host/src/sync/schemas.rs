@@ -89,6 +89,11 @@ impl RunSchemas {
         accept::judge(origin, parsed, connector.limits(), &mut check)
     }
 
+    /// The schema `stream`'s records are compared with (accepted or declared), if it has one.
+    pub fn baseline(&self, stream: &str) -> Option<&StreamSchema> {
+        self.streams.get(stream)?.baseline.as_ref()
+    }
+
     /// What the records of `stream` judged so far look like, if any were learned from.
     pub fn observed(&self, stream: &str) -> Option<StreamSchema> {
         let observer = self.streams.get(stream)?.observer.as_ref()?;

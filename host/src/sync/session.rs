@@ -61,7 +61,7 @@ impl Session {
         let target = Target::new(base_url, &manifest.base_url, &manifest.allowed_hosts).map_err(SyncError::Plan)?;
         let fetcher = Fetcher::new(FetchPlan {
             target,
-            auth: AuthInjector::new(manifest.auth.clone(), secrets),
+            auth: AuthInjector::new(manifest.auth.clone(), secrets.clone()),
             policy,
             endpoints: manifest.endpoints.clone(),
             rate_limit_headers: manifest.rate_limit_headers.clone(),
@@ -71,7 +71,8 @@ impl Session {
             None => Arc::new(Store::open(&home.database())?),
         };
         let schemas = RunSchemas::load(&store, pipeline, &connector, inference)?;
-        let sink = crate::sink::open(pipeline, home)?;
+        let specs = crate::sink::stream_specs(manifest, &pipeline.schema, |s| schemas.baseline(s));
+        let sink = crate::sink::open(pipeline, home, &secrets, specs)?;
         Ok(Session { connector, fetcher, store, sink, streams, schemas, warnings })
     }
 
