@@ -108,10 +108,6 @@ impl Sink for SingerSink {
         Ok(Position::new())
     }
 
-    fn position(&self) -> Position {
-        Position::new()
-    }
-
     fn recover(&mut self, _committed: &Position) -> Result<(), SinkError> {
         self.buffer.clear();
         Ok(())

@@ -184,10 +184,6 @@ impl Sink for PostgresSink {
         Ok(Position::new())
     }
 
-    fn position(&self) -> Position {
-        Position::new()
-    }
-
     fn recover(&mut self, _committed: &Position) -> Result<(), SinkError> {
         self.pending.clear();
         Ok(())
