@@ -93,7 +93,9 @@ fn killed_five_times_and_resumed_the_table_equals_a_clean_runs() {
     assert_eq!(expected.len(), 2000);
 
     let db = Db::create("sink_kill", "github");
-    let api = mock(&["--pages", "400"]);
+    // 20 ms a page: a chain of 400 pages takes at least 8 s, more than the five runs below
+    // together, so every run that gets going is killed mid-run, however fast the machine.
+    let api = mock(&["--pages", "400", "--latency-ms", "20"]);
     let scratch = Scratch::new();
     let pipeline = pipeline(&scratch, api.base_url(), "github", "");
     let mut kills = 0;
