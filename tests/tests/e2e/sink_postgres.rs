@@ -132,7 +132,7 @@ fn database_up(name: &str, up: bool) {
 #[test]
 fn a_database_going_down_fails_the_run_on_one_line_and_it_resumes_once_back() {
     let db = Db::create("sink_down", "github");
-    let api = mock(&["--pages", "300", "--latency-ms", "2"]);
+    let api = mock(&["--pages", "300", "--latency-ms", "5"]);
     let scratch = Scratch::new();
     let pipeline = pipeline(&scratch, api.base_url(), "github", "");
     let mut command = scratch.command(&["run", &pipeline]);
