@@ -30,6 +30,7 @@
 pub mod accept;
 pub mod clock;
 pub mod config;
+pub mod coord;
 pub mod fetch;
 pub mod fixtures;
 pub mod home;

@@ -22,6 +22,9 @@
 //! # url = { env = "APIARY_PG_URL" }    # or the name of a [secrets] entry
 //! # schema = "github"                  # must exist in the database
 //!
+//! [coordination]                       # optional: workers on several machines share
+//! redis = { env = "REDIS_URL" }        # rate budgets per credential and pipeline leases
+//!
 //! [schema]                             # what drift from a stream's schema does
 //! contract = "freeze"                  # default "evolve"
 //! [schema.streams.events]
@@ -36,11 +39,13 @@ use serde::Deserialize;
 use crate::schema::SchemaPolicy;
 
 mod bounded;
+mod coordination;
 mod schedule;
 mod sink;
 mod tables;
 
 pub use bounded::Bounded;
+pub use coordination::{CoordinationConfig, LeaseTtl};
 pub use schedule::{CronSchedule, Every, MIN_EVERY, Trigger};
 pub use sink::{PgSchemaName, SinkConfig, SinkKind, UrlSource};
 pub use tables::{BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource};
@@ -102,6 +107,9 @@ pub struct Pipeline {
     /// When `apiary serve` runs the pipeline: this long after its last start.
     #[serde(default)]
     pub every: Option<Every>,
+    /// The Redis shared with other workers: rate budgets per credential, pipeline leases.
+    #[serde(default)]
+    pub coordination: Option<CoordinationConfig>,
 }
 
 impl Pipeline {

@@ -4,7 +4,7 @@
 
 use apiary_host::config::PgSchemaName;
 use apiary_host::model::{ConnectorIdentity, Record};
-use apiary_host::sink::{PageRef, PostgresSink, Sink, StreamSpec, StreamSpecs, Target};
+use apiary_host::sink::{PageRef, PostgresSink, Sink, StreamSpec, StreamSpecs, Target, Writer};
 use apiary_host::store::{ExchangeId, FrontierId, RunId};
 
 use crate::pg::Db;
@@ -26,7 +26,7 @@ fn pages_load_once_and_the_newest_fetch_wins() {
         ("items".to_string(), StreamSpec { primary_key: vec!["id".into()], ..StreamSpec::default() }),
     ]);
     let schema = PgSchemaName::try_from("raw".to_string()).unwrap();
-    let mut sink = PostgresSink::connect(&Target::parse(&db.url, schema).unwrap(), specs).unwrap();
+    let mut sink = PostgresSink::connect(&Target::parse(&db.url, schema).unwrap(), specs, Writer::default()).unwrap();
     let connector = ConnectorIdentity { version: "1.2.0".into(), api_version: "2024-01".into(), ..Default::default() };
 
     let events = records("events", &[r#"{"kind":"a","n":1}"#, r#"{"kind":"b","n":2}"#]);
