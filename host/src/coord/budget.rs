@@ -63,7 +63,9 @@ impl SharedBudget {
                 }
                 Err(e) => {
                     if !self.outage_reported.swap(true, Ordering::Relaxed) {
-                        tracing::warn!("{e}: waiting for it before sending more requests (never past the shared budget)");
+                        tracing::warn!(
+                            "{e}: waiting for it before sending more requests (never past the shared budget)"
+                        );
                     }
                     tokio::time::sleep(retry_wait).await;
                     retry_wait = (retry_wait * 2).min(MAX_RETRY_WAIT);

@@ -41,9 +41,12 @@ impl RedisLink {
     pub fn open(url: &str) -> Result<RedisLink, CoordError> {
         let parsed = url::Url::parse(url).ok();
         let hidden = Secrets::from_values(
-            [("url", Some(url.to_string())), ("password", parsed.as_ref().and_then(|u| u.password().map(str::to_string)))]
-                .into_iter()
-                .filter_map(|(k, v)| Some((k.to_string(), v?))),
+            [
+                ("url", Some(url.to_string())),
+                ("password", parsed.as_ref().and_then(|u| u.password().map(str::to_string))),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v?))),
         );
         let place = parsed
             .as_ref()

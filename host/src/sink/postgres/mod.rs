@@ -70,7 +70,11 @@ impl PostgresSink {
 
     /// Connect to `target`'s database and create a new schema `<schema>_reparse_N` in it (the
     /// first N not taken) to load into: a re-parse never touches the live tables.
-    pub fn connect_new_schema(target: &Target, streams: StreamSpecs, writer: Writer) -> Result<PostgresSink, SinkError> {
+    pub fn connect_new_schema(
+        target: &Target,
+        streams: StreamSpecs,
+        writer: Writer,
+    ) -> Result<PostgresSink, SinkError> {
         let (runtime, client) = open_client(target)?;
         let created = off_runtime(&runtime, async {
             for n in 1.. {
