@@ -117,3 +117,51 @@ fn with_redis_down_workers_wait_and_send_nothing_then_finish_when_it_is_back() {
     assert_eq!(read_jsonl(&scratch.output("worker-a", "issues")).len() as u64, PAGES * 10);
     assert_eq!(api.stats().unwrap().limits["generated/issues"].violations, 0);
 }
+
+/// A coordinator on the shared Redis, the URL given as a secret.
+fn coordinator() -> apiary_host::coord::Coordinator {
+    use apiary_host::config::{CoordinationConfig, LeaseTtl, UrlSource};
+    let config = CoordinationConfig { redis: UrlSource::Secret("redis".into()), lease_ttl: LeaseTtl::default() };
+    let secrets = apiary_host::secrets::Secrets::from_values([("redis".to_string(), redis().url())]);
+    apiary_host::coord::Coordinator::new(&config, &secrets).unwrap()
+}
+
+#[tokio::test]
+async fn two_workers_draw_from_one_bucket_its_burst_then_one_interval_and_share_its_pause() {
+    use apiary_host::coord::{CredentialId, Draw, SharedBudget};
+    use apiary_host::model::{Auth, Bucket};
+    use std::time::Duration;
+
+    let credential = CredentialId::of(&Auth::None, &apiary_host::secrets::Secrets::default());
+    let (a, b) = (coordinator(), coordinator());
+    let (a, b) = (SharedBudget::new(&a, "draw-test", &credential), SharedBudget::new(&b, "draw-test", &credential));
+    let quota = apiary_host::fetch::quota(&Bucket { name: "core".into(), requests: 10, per_ms: 1_000, burst: 3 });
+
+    for budget in [&a, &b, &a] {
+        assert_eq!(budget.try_draw("core", &quota).await.unwrap(), Draw::Granted, "the burst of 3, across workers");
+    }
+    match b.try_draw("core", &quota).await.unwrap() {
+        Draw::Wait(wait) => assert!(wait > Duration::ZERO && wait <= Duration::from_millis(100), "{wait:?}"),
+        Draw::Granted => panic!("a fourth token at once breaks the burst"),
+    }
+    a.pause("core", Duration::from_secs(30)).await;
+    match b.try_draw("core", &quota).await.unwrap() {
+        Draw::Wait(wait) => assert!(wait > Duration::from_secs(29), "the other worker waits out the pause: {wait:?}"),
+        Draw::Granted => panic!("a paused bucket gave a token"),
+    }
+}
+
+#[tokio::test]
+async fn a_lease_is_one_worker_s_at_a_time_and_each_new_lease_has_a_higher_fencing_token() {
+    use apiary_host::coord::{Leases, WorkerId};
+
+    let (a, b) = (Leases::new(&coordinator(), WorkerId::generate()), Leases::new(&coordinator(), WorkerId::generate()));
+    let first = a.acquire("lease-test").await.unwrap().expect("free at first");
+    assert!(b.acquire("lease-test").await.unwrap().is_none(), "held by the first worker");
+    let token = first.fence().token;
+    first.release().await;
+    let second = b.acquire("lease-test").await.unwrap().expect("free once released");
+    assert_eq!(second.fence().token, token + 1, "the next lease fences off the previous holder");
+    assert!(!second.lost().is_cancelled());
+    second.release().await;
+}
