@@ -178,7 +178,7 @@ async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) 
     let runtime = runtime(home)?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
     let settings = SyncSettings { restart: options.restart, cancel: stop_on_signals(), ..SyncSettings::default() };
-    let report = sync::run(&pipeline, home, &runtime, settings, progress.clone())
+    let report = sync::run_leased(&pipeline, home, &runtime, settings, progress.clone())
         .await
         .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
     progress.finish();

@@ -73,6 +73,24 @@ impl Leases {
         Ok(Some(Lease { link: self.link.clone(), key, holder, fence, lost, renewer }))
     }
 
+    /// [`Leases::acquire`], waiting for Redis while it cannot be reached (logged once).
+    pub async fn acquire_waiting(&self, pipeline: &str) -> Option<Lease> {
+        let mut retry_wait = Duration::from_millis(100);
+        let mut reported = false;
+        loop {
+            match self.acquire(pipeline).await {
+                Ok(lease) => return lease,
+                Err(e) => {
+                    if !std::mem::replace(&mut reported, true) {
+                        tracing::warn!("{e}: waiting for it before taking the lease of pipeline {pipeline}");
+                    }
+                    tokio::time::sleep(retry_wait).await;
+                    retry_wait = (retry_wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
     /// When `pipeline`'s latest scheduled run started on any worker (ms since the epoch).
     pub async fn last_start(&self, pipeline: &str) -> Result<Option<u64>, CoordError> {
         self.link.query(redis::cmd("GET").arg(format!("apiary:started:{pipeline}"))).await
@@ -104,6 +122,18 @@ impl Lease {
     /// run must stop writing.
     pub fn lost(&self) -> CancellationToken {
         self.lost.clone()
+    }
+
+    /// Cancel `cancel` too when the lease is lost (the watch ends when `cancel` is cancelled,
+    /// so cancel it once the run is over).
+    pub fn cancel_on_loss(&self, cancel: &CancellationToken) {
+        let (lost, cancel) = (self.lost.clone(), cancel.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = lost.cancelled() => cancel.cancel(),
+                _ = cancel.cancelled() => {}
+            }
+        });
     }
 
     /// Give the lease back (if it is still this worker's).

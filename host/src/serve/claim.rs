@@ -31,16 +31,10 @@ impl Claim {
         }
     }
 
-    /// `cancel` is cancelled as well when the lease is lost; returns what stops watching.
+    /// `cancel` is cancelled as well when the lease is lost.
     pub fn stop_on_loss(&self, cancel: &CancellationToken) {
         if let Claim::Leased(lease) = self {
-            let (lost, cancel) = (lease.lost(), cancel.clone());
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = lost.cancelled() => cancel.cancel(),
-                    _ = cancel.cancelled() => {}
-                }
-            });
+            lease.cancel_on_loss(cancel);
         }
     }
 

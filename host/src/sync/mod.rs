@@ -70,6 +70,11 @@ pub enum SyncError {
     /// Coordination through Redis could not be set up.
     #[error(transparent)]
     Coordination(#[from] crate::coord::CoordError),
+    /// Another worker holds the pipeline's lease.
+    #[error(
+        "pipeline {pipeline} is being run by another worker (its lease is held in Redis at {redis}): try again when that run ends"
+    )]
+    Leased { pipeline: String, redis: String },
     /// A worker thread died.
     #[error("internal error: {0}")]
     Internal(String),
@@ -91,6 +96,29 @@ pub struct SyncSettings {
     /// The fencing token of the lease this run holds (`apiary serve` with coordination): a
     /// destination that has seen a newer one refuses this run's writes.
     pub fence: Option<crate::coord::Fence>,
+}
+
+/// [`run`], holding the pipeline's lease when it has `[coordination]` (so no other worker
+/// runs it meanwhile): refused when another worker holds it; stopped if the lease is lost.
+pub async fn run_leased(
+    pipeline: &Pipeline,
+    home: &Home,
+    runtime: &Runtime,
+    mut settings: SyncSettings,
+    observer: Arc<dyn Observer>,
+) -> Result<SyncReport, SyncError> {
+    let Some(config) = &pipeline.coordination else { return run(pipeline, home, runtime, settings, observer).await };
+    let coordinator = crate::coord::Coordinator::new(config, &crate::secrets::Secrets::resolve(&pipeline.secrets)?)?;
+    let leases = crate::coord::Leases::new(&coordinator, crate::coord::WorkerId::generate());
+    let lease = leases.acquire_waiting(&pipeline.name).await.ok_or_else(|| SyncError::Leased {
+        pipeline: pipeline.name.clone(),
+        redis: coordinator.link().place().to_string(),
+    })?;
+    lease.cancel_on_loss(&settings.cancel);
+    settings.fence = Some(lease.fence().clone());
+    let ran = run(pipeline, home, runtime, settings, observer).await;
+    lease.release().await;
+    ran
 }
 
 /// Run one sync of `pipeline`, storing under `home`. If the pipeline's last run was

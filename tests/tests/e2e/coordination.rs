@@ -12,7 +12,7 @@ use apiary_e2e::spawn::MockProcess;
 /// The budget every test here shares between its workers: 20 requests a second. The API
 /// allows a burst of 4 on top; the workers keep to 2, so network jitter is never a violation.
 const RATE: f64 = 20.0;
-const WORKERS: [&str; 3] = ["worker-a", "worker-b", "worker-c"];
+const WORKERS: [&str; 3] = ["a", "b", "c"];
 const PAGES: u64 = 20;
 
 fn mock(extra: &[&str]) -> MockProcess {
@@ -40,11 +40,15 @@ fn fresh_token() -> String {
     format!("ghp_test_{}_{n}", std::process::id())
 }
 
-/// Start one `apiary run` per worker, each in its own home; returns the scratches and children.
-fn start_workers(base_url: &str, redis_url: &str, token: &str) -> Vec<(Scratch, String, Child)> {
+/// Start one `apiary run` per worker, each in its own home, on pipelines `<test>-a`, `-b`, `-c`
+/// (names of their own: a pipeline's lease is keyed by its name); returns the scratches and
+/// children.
+fn start_workers(test: &str, base_url: &str, redis_url: &str, token: &str) -> Vec<(Scratch, String, Child)> {
     WORKERS
         .iter()
-        .map(|name| {
+        .map(|worker| {
+            let name = format!("{test}-{worker}");
+            let name = name.as_str();
             let scratch = Scratch::new();
             let file = pipeline(&scratch, name, base_url);
             let mut command = scratch.command(&["run", &file]);
@@ -69,8 +73,9 @@ fn finish(workers: Vec<(Scratch, String, Child)>) {
 
 #[test]
 fn three_workers_share_one_budget_with_no_violation_and_use_nine_tenths_of_it() {
+    const TEST: &str = "share";
     let api = mock(&[]);
-    finish(start_workers(api.base_url(), &redis().url(), &fresh_token()));
+    finish(start_workers(TEST, api.base_url(), &redis().url(), &fresh_token()));
 
     let limit = &api.stats().unwrap().limits["generated/issues"];
     assert_eq!(limit.requests, 3 * PAGES, "each page once per worker: {limit:?}");
@@ -81,10 +86,11 @@ fn three_workers_share_one_budget_with_no_violation_and_use_nine_tenths_of_it() 
 
 #[test]
 fn a_429_seen_by_one_worker_pauses_every_worker() {
+    const TEST: &str = "pause";
     // The 21st request is answered 429 with Retry-After: 2; a request within those 2 s (after
     // the moment it takes the news to travel) counts as a violation.
     let api = mock(&["--throttle-once", "generated/issues=20/2"]);
-    finish(start_workers(api.base_url(), &redis().url(), &fresh_token()));
+    finish(start_workers(TEST, api.base_url(), &redis().url(), &fresh_token()));
 
     let limit = &api.stats().unwrap().limits["generated/issues"];
     assert_eq!(limit.throttled, 1, "the API sent its one 429: {limit:?}");
@@ -98,7 +104,7 @@ fn with_redis_down_workers_wait_and_send_nothing_then_finish_when_it_is_back() {
     let mut own = Redis::start();
     own.stop();
     let scratch = Scratch::new();
-    let file = pipeline(&scratch, "worker-a", api.base_url());
+    let file = pipeline(&scratch, "down", api.base_url());
     let mut command = scratch.command(&["run", &file]);
     command.env("SHARED_TOKEN", fresh_token()).env("APIARY_REDIS", own.url());
     let log = scratch.path().join("stderr.log");
@@ -106,7 +112,7 @@ fn with_redis_down_workers_wait_and_send_nothing_then_finish_when_it_is_back() {
         command.stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap()).spawn().expect("apiary starts");
 
     let waiting = wait_until("the worker to report Redis unreachable", || {
-        std::fs::read_to_string(&log).ok().filter(|text| text.contains("never past the shared budget"))
+        std::fs::read_to_string(&log).ok().filter(|text| text.contains("waiting for it"))
     });
     assert!(waiting.contains(&format!("127.0.0.1:{}", own.port())), "names Redis by address: {waiting}");
     assert_eq!(api.stats().unwrap().total, 0, "no request goes out without a token from the shared budget");
@@ -114,7 +120,7 @@ fn with_redis_down_workers_wait_and_send_nothing_then_finish_when_it_is_back() {
     own.restart();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    assert_eq!(read_jsonl(&scratch.output("worker-a", "issues")).len() as u64, PAGES * 10);
+    assert_eq!(read_jsonl(&scratch.output("down", "issues")).len() as u64, PAGES * 10);
     assert_eq!(api.stats().unwrap().limits["generated/issues"].violations, 0);
 }
 
@@ -164,4 +170,27 @@ async fn a_lease_is_one_worker_s_at_a_time_and_each_new_lease_has_a_higher_fenci
     assert_eq!(second.fence().token, token + 1, "the next lease fences off the previous holder");
     assert!(!second.lost().is_cancelled());
     second.release().await;
+}
+
+#[tokio::test]
+async fn apiary_run_refuses_a_pipeline_another_worker_holds_and_runs_it_once_released() {
+    use apiary_host::coord::{Leases, WorkerId};
+
+    let api = mock(&[]);
+    let scratch = Scratch::new();
+    let file = pipeline(&scratch, "held", api.base_url());
+    let other = Leases::new(&coordinator(), WorkerId::generate());
+    let lease = other.acquire("held").await.unwrap().expect("free at first");
+    let env = [("SHARED_TOKEN", fresh_token()), ("APIARY_REDIS", redis().url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let refused = scratch.apiary_with_env(&["run", &file], &env);
+    assert!(!refused.success);
+    assert!(refused.stderr.contains("is being run by another worker"), "{refused:?}");
+    assert_eq!(api.stats().unwrap().total, 0, "nothing fetched while another worker holds it");
+
+    lease.release().await;
+    let ran = scratch.apiary_with_env(&["run", &file], &env);
+    assert!(ran.success, "{ran:?}");
+    assert_eq!(read_jsonl(&scratch.output("held", "issues")).len() as u64, PAGES * 10);
 }
