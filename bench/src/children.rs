@@ -26,6 +26,23 @@ pub fn pipeline_file(dir: &Path, wasm: &Path, per_page: u64, buckets: &str) -> R
     Ok(path)
 }
 
+/// One full `apiary run` of the github connector over `base_url` in a fresh home, `per_page`
+/// records a page, `extra` appended to the pipeline (after [`UNLIMITED`]), with `env`; its wall
+/// time in seconds.
+pub fn timed_sync(paths: &Paths, base_url: &str, per_page: u64, extra: &str, env: &[(&str, &str)]) -> Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let pipeline = pipeline_file(dir.path(), &paths.github_wasm, per_page, &format!("{UNLIMITED}{extra}"))?;
+    let mut command = std::process::Command::new(paths.release.join("apiary"));
+    command.arg("--home").arg(dir.path().join("home")).args([
+        "run",
+        pipeline.to_str().unwrap(),
+        "--base-url",
+        base_url,
+    ]);
+    command.envs(env.iter().copied());
+    Ok(run_measured(&mut command, "apiary run")?.secs)
+}
+
 /// Buckets raised far above the demo's GitHub limit: the benchmark measures the host.
 pub const UNLIMITED: &str = "[buckets.core]\nrequests = 1000000\nper-ms = 1000\nburst = 1000\nallow-raise = true\n";
 

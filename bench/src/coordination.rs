@@ -14,7 +14,7 @@ use apiary_host::model::{Auth, Bucket, Endpoint, Method};
 use apiary_host::secrets::Secrets;
 
 use crate::Paths;
-use crate::children::{UNLIMITED, mock, pipeline_file, run_measured};
+use crate::children::{mock, timed_sync};
 use crate::figures::{Table, per_second};
 
 /// Draws timed for 12a.
@@ -36,9 +36,11 @@ pub async fn coordination_cost(paths: &Paths, table: &mut Table) -> Result<()> {
         "p99 < 1 ms",
     );
     let api = mock(paths, &["--pages", &PAGES.to_string()])?;
-    let plain = one_sync(paths, api.base_url(), "")?;
+    let redis_url = redis().url();
+    let env = [("APIARY_BENCH_REDIS", redis_url.as_str())];
+    let plain = timed_sync(paths, api.base_url(), PER_PAGE, "", &env)?;
     let coordination = "\n[coordination]\nredis = { env = \"APIARY_BENCH_REDIS\" }\n";
-    let coordinated = one_sync(paths, api.base_url(), coordination)?;
+    let coordinated = timed_sync(paths, api.base_url(), PER_PAGE, coordination, &env)?;
     let records = (PAGES * PER_PAGE) as f64;
     let (with, without) = (per_second(records, coordinated), per_second(records, plain));
     table.add(
@@ -99,18 +101,4 @@ fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
 
 fn micros(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
-}
-
-/// One full sync in a fresh home with `extra` appended to the pipeline; its wall time.
-fn one_sync(paths: &Paths, base_url: &str, extra: &str) -> Result<f64> {
-    let dir = tempfile::tempdir()?;
-    let pipeline = pipeline_file(dir.path(), &paths.github_wasm, PER_PAGE, &format!("{UNLIMITED}{extra}"))?;
-    let mut command = std::process::Command::new(paths.release.join("apiary"));
-    command.arg("--home").arg(dir.path().join("home")).args([
-        "run",
-        pipeline.to_str().unwrap(),
-        "--base-url",
-        base_url,
-    ]);
-    Ok(run_measured(command.env("APIARY_BENCH_REDIS", redis().url()), "apiary run")?.secs)
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use apiary_e2e::services::postgres;
 
 use crate::Paths;
-use crate::children::{UNLIMITED, mock, pipeline_file, run_measured};
+use crate::children::{mock, timed_sync};
 use crate::figures::{Table, per_second};
 
 /// Pages and records per page (GitHub issue-like records, ~1.2 KB).
@@ -21,9 +21,10 @@ pub fn postgres_vs_jsonl(paths: &Paths, table: &mut Table) -> Result<()> {
     let api = mock(paths, &["--pages", &PAGES.to_string()])?;
     let url = postgres().create_database(&format!("bench_sink_{}", std::process::id()));
     create_schema(&url)?;
-    let jsonl_secs = one_sync(paths, api.base_url(), "", &url)?;
+    let env = [(URL_VAR, url.as_str())];
+    let jsonl_secs = timed_sync(paths, api.base_url(), PER_PAGE, "", &env)?;
     let sink = format!("\n[sink]\nkind = \"postgres\"\nurl = {{ env = \"{URL_VAR}\" }}\nschema = \"bench\"\n");
-    let pg_secs = one_sync(paths, api.base_url(), &sink, &url)?;
+    let pg_secs = timed_sync(paths, api.base_url(), PER_PAGE, &sink, &env)?;
     let records = (PAGES * PER_PAGE) as f64;
     let (pg, jsonl) = (per_second(records, pg_secs), per_second(records, jsonl_secs));
     table.add(
@@ -34,20 +35,6 @@ pub fn postgres_vs_jsonl(paths: &Paths, table: &mut Table) -> Result<()> {
         ">= 0.5",
     );
     Ok(())
-}
-
-/// One full sync in a fresh home with `sink` appended to the pipeline; its wall time.
-fn one_sync(paths: &Paths, base_url: &str, sink: &str, url: &str) -> Result<f64> {
-    let dir = tempfile::tempdir()?;
-    let pipeline = pipeline_file(dir.path(), &paths.github_wasm, PER_PAGE, &format!("{UNLIMITED}{sink}"))?;
-    let mut command = std::process::Command::new(paths.release.join("apiary"));
-    command.arg("--home").arg(dir.path().join("home")).args([
-        "run",
-        pipeline.to_str().unwrap(),
-        "--base-url",
-        base_url,
-    ]);
-    Ok(run_measured(command.env(URL_VAR, url), "apiary run")?.secs)
 }
 
 /// Create schema `bench` in the database at `url`.
