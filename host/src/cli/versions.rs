@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use apiary_host::archive::{self, ArchiveTarget, Imported};
+use apiary_host::config::{ArchiveConfig, ArchiveUrl, Pipeline};
 use apiary_host::home::Home;
 use apiary_host::impact::{self, Impact};
 use apiary_host::progress::{Observer, Progress};
@@ -67,12 +69,21 @@ pub struct ReparseArgs {
     /// tables) instead of files.
     #[arg(long, conflicts_with = "out")]
     sink: bool,
+    /// First bring the pipeline's exchanges in from this archive (s3://BUCKET/PREFIX or
+    /// file:///PATH) into this home, which must hold none of them: re-parse on any machine.
+    /// Credentials and endpoint come from the pipeline's `[archive]` table, else `AWS_*`.
+    #[arg(long, value_name = "URL")]
+    from_archive: Option<ArchiveUrl>,
 }
 
 /// `apiary reparse`.
-pub fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<ExitCode> {
     let pipeline = load_pipeline(&args.pipeline, None)?;
     let runtime = super::runtime(home)?;
+    if let Some(url) = args.from_archive {
+        let imported = import(home, &pipeline, url).await.context("reparse --from-archive")?;
+        eprintln!("imported {} exchanges of {} from {}", imported.exchanges, pipeline.name, imported.url);
+    }
     let options = ReparseOptions {
         connector: args.connector,
         run: args.run.map(RunId),
@@ -93,6 +104,25 @@ pub fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<Exi
         print_reparse(&report);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Bring the pipeline's archived exchanges into the home's store, with a progress bar.
+async fn import(home: &Home, pipeline: &Pipeline, url: ArchiveUrl) -> anyhow::Result<Imported> {
+    let config = match &pipeline.archive {
+        Some(config) => ArchiveConfig { url, ..config.clone() },
+        None => ArchiveConfig::at(url),
+    };
+    let target = ArchiveTarget::open(&config, &pipeline.secrets)?;
+    let store = Store::open(&home.database())?;
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} exchanges imported [{elapsed}]")?);
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let imported = archive::import(&store, &target, &pipeline.name, &progress).await?;
+    bar.finish_and_clear();
+    Ok(imported)
 }
 
 /// A progress bar of pages, MB and records/s.

@@ -22,6 +22,9 @@
 //! # url = { env = "APIARY_PG_URL" }    # or the name of a [secrets] entry
 //! # schema = "github"                  # must exist in the database
 //!
+//! [archive]                            # optional: every exchange also goes here
+//! url = "s3://bucket/prefix"           # or "file:///shared/mount/prefix"; see `archive.rs`
+//!
 //! [schema]                             # what drift from a stream's schema does
 //! contract = "freeze"                  # default "evolve"
 //! [schema.streams.events]
@@ -35,11 +38,13 @@ use serde::Deserialize;
 
 use crate::schema::SchemaPolicy;
 
+mod archive;
 mod bounded;
 mod schedule;
 mod sink;
 mod tables;
 
+pub use archive::{ArchiveConfig, ArchiveUrl, DEFAULT_FLUSH_S};
 pub use bounded::Bounded;
 pub use schedule::{CronSchedule, Every, MIN_EVERY, Trigger};
 pub use sink::{PgSchemaName, SinkConfig, SinkKind, UrlSource};
@@ -102,6 +107,9 @@ pub struct Pipeline {
     /// When `apiary serve` runs the pipeline: this long after its last start.
     #[serde(default)]
     pub every: Option<Every>,
+    /// Where every stored exchange is also written (object storage or a shared folder).
+    #[serde(default)]
+    pub archive: Option<ArchiveConfig>,
 }
 
 impl Pipeline {
@@ -148,6 +156,9 @@ impl Pipeline {
             if let Some(twice) = streams.iter().find(|s| !seen.insert(s.as_str())) {
                 return Err(format!("`streams` names `{twice}` twice: list each stream once"));
             }
+        }
+        if let Some(archive) = &self.archive {
+            archive.check(&self.secrets)?;
         }
         self.sink.check(&self.secrets)
     }
