@@ -62,3 +62,6 @@ pub enum ArchiveError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+#[cfg(test)]
+mod tests;

@@ -79,8 +79,11 @@ impl std::str::FromStr for ArchiveUrl {
     fn from_str(text: &str) -> Result<ArchiveUrl, String> {
         let parsed = url::Url::parse(text).map_err(|e| format!("archive url {text:?} is not a URL: {e}"))?;
         if !parsed.username().is_empty() || parsed.password().is_some() || parsed.query().is_some() {
+            // Never echo it: what it carries may be a credential.
             return Err(format!(
-                "archive url {text:?} carries credentials or a query: give credentials as `access-key-id` and `secret-access-key`"
+                "archive url {}://{}... carries credentials or a query: give credentials as `access-key-id` and `secret-access-key`",
+                parsed.scheme(),
+                parsed.host_str().unwrap_or_default()
             ));
         }
         match parsed.scheme() {
