@@ -1,13 +1,13 @@
-//! `apiary archive status|push`, and the archive's part of `apiary run`: the report of what a
-//! run's flush left queued.
+//! `apiary archive status|push`, and the archive's part of `apiary run` (the report of what a
+//! run's flush left queued) and of `apiary reparse --from-archive` (the import).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use apiary_host::archive::{self, Archiver};
-use apiary_host::config::Pipeline;
+use apiary_host::archive::{self, ArchiveTarget, Archiver, Imported};
+use apiary_host::config::{ArchiveConfig, ArchiveUrl, Pipeline};
 use apiary_host::home::Home;
 use apiary_host::store::{ArchiveBacklog, Store};
 use clap::Subcommand;
@@ -94,6 +94,25 @@ pub async fn finish(archiver: Option<Archiver>, pipeline: &Pipeline, pipeline_pa
         ),
         Err(e) => eprintln!("archive: {e}; the exchanges stay queued for the next run or `apiary archive push`"),
     }
+}
+
+/// Bring the pipeline's archived exchanges into the home's store, with a progress bar.
+pub async fn import(home: &Home, pipeline: &Pipeline, url: ArchiveUrl) -> anyhow::Result<Imported> {
+    let config = match &pipeline.archive {
+        Some(config) => ArchiveConfig { url, ..config.clone() },
+        None => ArchiveConfig::at(url),
+    };
+    let target = ArchiveTarget::open(&config, &pipeline.secrets)?;
+    let store = Store::open(&home.database())?;
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} exchanges imported [{elapsed}]")?);
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let imported = archive::import(&store, &target, &pipeline.name, &progress).await?;
+    bar.finish_and_clear();
+    Ok(imported)
 }
 
 /// The backlogs as a table, the archive's URL first when known.

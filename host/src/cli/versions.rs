@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use apiary_host::archive::{self, ArchiveTarget, Imported};
-use apiary_host::config::{ArchiveConfig, ArchiveUrl, Pipeline};
+use apiary_host::config::ArchiveUrl;
 use apiary_host::home::Home;
 use apiary_host::impact::{self, Impact};
 use apiary_host::progress::{Observer, Progress};
@@ -81,7 +80,7 @@ pub async fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Resu
     let pipeline = load_pipeline(&args.pipeline, None)?;
     let runtime = super::runtime(home)?;
     if let Some(url) = args.from_archive {
-        let imported = import(home, &pipeline, url).await.context("reparse --from-archive")?;
+        let imported = super::archive::import(home, &pipeline, url).await.context("reparse --from-archive")?;
         eprintln!("imported {} exchanges of {} from {}", imported.exchanges, pipeline.name, imported.url);
     }
     let options = ReparseOptions {
@@ -104,25 +103,6 @@ pub async fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Resu
         print_reparse(&report);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Bring the pipeline's archived exchanges into the home's store, with a progress bar.
-async fn import(home: &Home, pipeline: &Pipeline, url: ArchiveUrl) -> anyhow::Result<Imported> {
-    let config = match &pipeline.archive {
-        Some(config) => ArchiveConfig { url, ..config.clone() },
-        None => ArchiveConfig::at(url),
-    };
-    let target = ArchiveTarget::open(&config, &pipeline.secrets)?;
-    let store = Store::open(&home.database())?;
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} exchanges imported [{elapsed}]")?);
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
-    let imported = archive::import(&store, &target, &pipeline.name, &progress).await?;
-    bar.finish_and_clear();
-    Ok(imported)
 }
 
 /// A progress bar of pages, MB and records/s.

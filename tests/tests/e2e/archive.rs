@@ -122,6 +122,14 @@ fn an_archive_down_mid_sync_delays_archiving_loses_nothing_and_catches_up() {
     server.stop();
     assert!(sync.wait().unwrap().success(), "the sync succeeds without its archive");
     assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 200, "every record");
+    let again = scratch.apiary(&["run", &file]);
+    assert!(again.success, "{again:?}");
+    assert!(
+        again.stderr.contains("exchanges waiting for s3://archive-outage/team/raw")
+            && again.stderr.contains(&format!("`apiary archive push {file}`")),
+        "the run reports its backlog: {}",
+        again.stderr
+    );
 
     let exchanges = stored(&scratch);
     let status = backlog(&scratch, &file);
