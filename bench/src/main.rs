@@ -5,6 +5,7 @@
 //! Every figure comes from this run on this machine; nothing is remembered between runs.
 
 mod children;
+mod coordination;
 mod figures;
 mod idle;
 mod in_process;
@@ -73,6 +74,9 @@ async fn main() -> Result<()> {
     if only.wants_any(&["11"]) {
         sinks::postgres_vs_jsonl(&paths, &mut table)?;
     }
+    if only.wants_any(&["12"]) {
+        coordination::coordination_cost(&paths, &mut table).await?;
+    }
     if only.wants_any(&["7"]) {
         children::rate_accuracy(&paths, &mut table)?;
     }
@@ -87,7 +91,7 @@ async fn main() -> Result<()> {
 struct Selection(Vec<String>);
 
 impl Selection {
-    const FIGURES: [&str; 10] = ["1", "2", "3", "4", "5", "7", "8", "9", "10", "11"];
+    const FIGURES: [&str; 11] = ["1", "2", "3", "4", "5", "7", "8", "9", "10", "11", "12"];
 
     fn from_args() -> Result<Selection> {
         let named: Vec<String> = std::env::args().skip(1).collect();

@@ -32,6 +32,7 @@ pub mod accept;
 pub mod archive;
 pub mod clock;
 pub mod config;
+pub mod coord;
 pub mod fetch;
 pub mod fixtures;
 pub mod home;

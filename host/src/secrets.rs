@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::config::SecretSource;
+use crate::config::{SecretSource, UrlSource};
 use crate::model::Auth;
 
 /// What replaces a secret value in any text apiary writes.
@@ -54,6 +54,22 @@ impl Secrets {
     /// Secrets from literal values (tests and embedding).
     pub fn from_values(values: impl IntoIterator<Item = (String, String)>) -> Secrets {
         Secrets(values.into_iter().collect())
+    }
+
+    /// The URL `source` names: a `[secrets]` entry of these, or its own source. `key` names
+    /// the setting in messages (`[sink] url`, `[coordination] redis`).
+    pub fn url(&self, source: &UrlSource, key: &str) -> Result<String, String> {
+        match source {
+            UrlSource::Secret(name) => self
+                .get(name)
+                .map(str::to_string)
+                .ok_or_else(|| format!("{key} names secret `{name}`, which [secrets] does not define")),
+            UrlSource::Source(source) => {
+                let sources = BTreeMap::from([("url".to_string(), source.clone())]);
+                let read = Secrets::resolve(&sources).map_err(|e| format!("{key}: {e}"))?;
+                Ok(read.get("url").unwrap_or_default().to_string())
+            }
+        }
     }
 
     /// The value of secret `name`.

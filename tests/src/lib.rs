@@ -42,7 +42,7 @@ pub mod spawn;
 
 pub use faults::Faults;
 pub use large::{LargePages, link_page};
-pub use limits::{EndpointLimit, LimitStats};
+pub use limits::{EndpointLimit, LimitStats, THROTTLE_GRACE, ThrottleOnce};
 pub use quota::RateResource;
 pub use redirects::RedirectRule;
 pub use server::{MockConfig, Stats, serve};

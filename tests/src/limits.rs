@@ -32,13 +32,50 @@ impl std::str::FromStr for EndpointLimit {
     }
 }
 
+/// How long after a [`ThrottleOnce`] 429 requests still count as sent before clients heard of it.
+pub const THROTTLE_GRACE: Duration = Duration::from_millis(250);
+
+/// One 429 the API sends on its own, as when another client of the same credential spent the
+/// quota: the `after + 1`th request on the limit's path is answered 429 with `Retry-After:
+/// seconds`, and every request on it before those seconds pass counts as a violation, except in
+/// the first [`THROTTLE_GRACE`] (requests already on their way when the 429 left).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleOnce {
+    /// Which requests it applies to (the path part of an enforced limit).
+    pub path_part: String,
+    /// Requests answered before the 429.
+    pub after: u64,
+    /// The `Retry-After` it sends.
+    pub seconds: u64,
+}
+
+impl std::str::FromStr for ThrottleOnce {
+    type Err = String;
+
+    /// `PATH_PART=AFTER/SECONDS`, e.g. `issues=30/1`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let usage = || format!("{s:?}: expected PATH_PART=AFTER/SECONDS");
+        let (part, spec) = s.split_once('=').ok_or_else(usage)?;
+        let (after, seconds) = spec.split_once('/').ok_or_else(usage)?;
+        Ok(ThrottleOnce {
+            path_part: part.to_string(),
+            after: after.parse().map_err(|_| usage())?,
+            seconds: seconds.parse().map_err(|_| usage())?,
+        })
+    }
+}
+
 /// What one limit saw.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LimitStats {
     /// Requests it applied to.
     pub requests: u64,
-    /// Requests that broke it (answered 429).
+    /// Requests that broke it (answered 429), including requests sent while its one
+    /// [`ThrottleOnce`] 429 asked clients to wait.
     pub violations: u64,
+    /// The 429s sent by its [`ThrottleOnce`] (not violations).
+    #[serde(default)]
+    pub throttled: u64,
     /// Time of the first and last request, ms since the mock started.
     pub first_ms: u64,
     /// See `first_ms`.
@@ -58,28 +95,42 @@ pub struct Enforced {
     pub limit: EndpointLimit,
     limiter: DefaultDirectRateLimiter,
     pub stats: LimitStats,
+    throttle: Option<ThrottleOnce>,
+    /// The window after the 429 in which requests are violations.
+    quiet: Option<(Instant, Instant)>,
 }
 
 impl Enforced {
-    /// Enforce `limit`.
-    pub fn new(limit: EndpointLimit) -> Enforced {
+    /// Enforce `limit`, sending the one 429 of `throttle` if given.
+    pub fn new(limit: EndpointLimit, throttle: Option<ThrottleOnce>) -> Enforced {
         let period = Duration::from_millis(limit.per_ms.max(1)) / limit.requests.max(1);
         let quota = Quota::with_period(period)
             .expect("non-zero period")
             .allow_burst(NonZeroU32::new(limit.burst.max(1)).expect("at least one"));
-        Enforced { limit, limiter: RateLimiter::direct(quota), stats: LimitStats::default() }
+        let limiter = RateLimiter::direct(quota);
+        Enforced { limit, limiter, stats: LimitStats::default(), throttle, quiet: None }
     }
 
-    /// Count a request at `since_start`; `false` when it breaks the limit.
-    pub fn admit(&mut self, since_start: Instant) -> bool {
+    /// Count a request at `since_start`; the `Retry-After` of the 429 it gets, if any.
+    pub fn admit(&mut self, since_start: Instant) -> Option<u64> {
         let now_ms = since_start.elapsed().as_millis() as u64;
         if self.stats.requests == 0 {
             self.stats.first_ms = now_ms;
         }
         self.stats.requests += 1;
         self.stats.last_ms = now_ms;
+        if self.quiet.is_some_and(|(from, until)| (from..until).contains(&Instant::now())) {
+            self.stats.violations += 1;
+            return Some(1);
+        }
+        if let Some(throttle) = self.throttle.take_if(|t| self.stats.requests > t.after) {
+            self.stats.throttled += 1;
+            let now = Instant::now();
+            self.quiet = Some((now + THROTTLE_GRACE, now + Duration::from_secs(throttle.seconds)));
+            return Some(throttle.seconds);
+        }
         let ok = self.limiter.check().is_ok();
         self.stats.violations += u64::from(!ok);
-        ok
+        (!ok).then_some(1)
     }
 }

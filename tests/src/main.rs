@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::bail;
-use apiary_e2e::{EndpointLimit, Faults, LargePages, MockConfig, RateResource, RedirectRule, serve};
+use apiary_e2e::{EndpointLimit, Faults, LargePages, MockConfig, RateResource, RedirectRule, ThrottleOnce, serve};
 use clap::Parser;
 
 /// The mock API server for apiary's tests and demo (loopback only).
@@ -59,6 +59,10 @@ struct Args {
     /// Enforce a rate limit: PATH_PART=REQUESTS/PER_MS/BURST (repeatable).
     #[arg(long = "limit")]
     limits: Vec<EndpointLimit>,
+    /// Answer the request after AFTER on a --limit's path 429 with Retry-After SECONDS, and
+    /// count requests on it within those seconds as violations: PATH_PART=AFTER/SECONDS.
+    #[arg(long = "throttle-once")]
+    throttles: Vec<ThrottleOnce>,
     /// Send Deprecation, Sunset and Link rel="deprecation" on paths containing this (repeatable).
     #[arg(long = "deprecate")]
     deprecated: Vec<String>,
@@ -108,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
             },
             faults,
             limits: args.limits,
+            throttles: args.throttles,
             deprecated: args.deprecated,
             latency: std::time::Duration::from_millis(args.latency_ms),
             drift_after: args.drift_after,

@@ -15,7 +15,7 @@ use crate::apis;
 use crate::faults::{Fault, Faults};
 use crate::generated;
 use crate::large::{self, LargePages};
-use crate::limits::{EndpointLimit, Enforced, LimitStats};
+use crate::limits::{EndpointLimit, Enforced, LimitStats, ThrottleOnce};
 use crate::quota::{Quota, RateResource};
 use crate::recorded::Recordings;
 use crate::redirects::RedirectRule;
@@ -33,6 +33,8 @@ pub struct MockConfig {
     pub faults: Faults,
     /// Rate limits to enforce (a request over one is answered 429 and counted).
     pub limits: Vec<EndpointLimit>,
+    /// One 429 sent on an enforced limit's path, as if another client had spent the quota.
+    pub throttles: Vec<ThrottleOnce>,
     /// Responses to paths containing one of these carry `Deprecation`, `Sunset` and a
     /// `Link rel="deprecation"`.
     pub deprecated: Vec<String>,
@@ -55,6 +57,7 @@ impl Default for MockConfig {
             large: LargePages { link: 20, cursor: 20 },
             faults: Faults::default(),
             limits: Vec::new(),
+            throttles: Vec::new(),
             deprecated: Vec::new(),
             latency: std::time::Duration::ZERO,
             drift_after: None,
@@ -110,7 +113,8 @@ pub async fn serve(listener: TcpListener, config: MockConfig) -> anyhow::Result<
         None => Recordings::default(),
     };
     let base_url = format!("http://{}", listener.local_addr()?);
-    let limits = Mutex::new(config.limits.iter().cloned().map(Enforced::new).collect());
+    let throttle_of = |limit: &EndpointLimit| config.throttles.iter().find(|t| t.path_part == limit.path_part).cloned();
+    let limits = Mutex::new(config.limits.iter().map(|l| Enforced::new(l.clone(), throttle_of(l))).collect());
     let started = std::time::Instant::now();
     let stats = Mutex::new(Stats::default());
     let quotas = config.rate_resources.iter().cloned().map(Quota::new).collect();
@@ -140,8 +144,8 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request<Body>) -> R
         let referer = String::from_utf8_lossy(referer.as_bytes()).into_owned();
         state.stats.lock().expect("stats lock").referers.push(referer);
     }
-    if !admit(&state, &path) {
-        return throttled(1);
+    if let Some(retry_after) = admit(&state, &path) {
+        return throttled(retry_after);
     }
     let fault = state.config.faults.choose(&key, hit);
     if fault.is_some() {
@@ -264,14 +268,12 @@ fn replay(state: &AppState, recorded: &crate::recorded::Recorded) -> Response {
     response
 }
 
-/// Whether the request is within every enforced limit that applies to its path.
-fn admit(state: &AppState, path: &str) -> bool {
+/// The `Retry-After` of the 429 the request gets from the enforced limits that apply to its
+/// path (the longest), or `None` when it is within all of them.
+fn admit(state: &AppState, path: &str) -> Option<u64> {
     let mut limits = state.limits.lock().expect("limits lock");
-    let mut ok = true;
-    for enforced in limits.iter_mut().filter(|e| path.contains(&e.limit.path_part)) {
-        ok &= enforced.admit(state.started);
-    }
-    ok
+    let applying = limits.iter_mut().filter(|e| path.contains(&e.limit.path_part));
+    applying.map(|enforced| enforced.admit(state.started)).fold(None, |a, b| a.max(b))
 }
 
 fn throttled(retry_after_s: u64) -> Response {

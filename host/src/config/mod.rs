@@ -25,6 +25,9 @@
 //! [archive]                            # optional: every exchange also goes here
 //! url = "s3://bucket/prefix"           # or "file:///shared/mount/prefix"; see `archive.rs`
 //!
+//! [coordination]                       # optional: workers on several machines share
+//! redis = { env = "REDIS_URL" }        # rate budgets per credential and pipeline leases
+//!
 //! [schema]                             # what drift from a stream's schema does
 //! contract = "freeze"                  # default "evolve"
 //! [schema.streams.events]
@@ -40,12 +43,14 @@ use crate::schema::SchemaPolicy;
 
 mod archive;
 mod bounded;
+mod coordination;
 mod schedule;
 mod sink;
 mod tables;
 
 pub use archive::{ArchiveConfig, ArchiveUrl, DEFAULT_FLUSH_S};
 pub use bounded::Bounded;
+pub use coordination::{CoordinationConfig, LeaseTtl};
 pub use schedule::{CronSchedule, Every, MIN_EVERY, Trigger};
 pub use sink::{PgSchemaName, SinkConfig, SinkKind, UrlSource};
 pub use tables::{BucketOverride, ConfigValue, HttpOverrides, LimitOverrides, RetryOverrides, SecretSource};
@@ -110,6 +115,9 @@ pub struct Pipeline {
     /// Where every stored exchange is also written (object storage or a shared folder).
     #[serde(default)]
     pub archive: Option<ArchiveConfig>,
+    /// The Redis shared with other workers: rate budgets per credential, pipeline leases.
+    #[serde(default)]
+    pub coordination: Option<CoordinationConfig>,
 }
 
 impl Pipeline {

@@ -2,6 +2,9 @@
 //! one token from each of, pauses that stop a whole bucket (a 429, a rate-limit reset) or one
 //! named limit of the API, and a cap on requests in flight per endpoint.
 //!
+//! With coordination on ([`Buckets::sharing`]), tokens come from the buckets every worker of
+//! the credential shares in Redis instead, and pauses reach every worker.
+//!
 //! Waiting uses tokio's timer, and the limiter reads tokio's clock, so tests run on a paused
 //! clock and never sleep for real.
 
@@ -19,6 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::pause::{Pause, Resources};
+use crate::coord::SharedBudget;
 use crate::model::{Bucket, Endpoint};
 
 /// The clock `governor` reads: time since the buckets were made, on tokio's (pausable) clock.
@@ -112,6 +116,7 @@ pub struct Buckets {
     in_flight: Arc<HashMap<String, Arc<Semaphore>>>,
     draws: Arc<HashMap<String, Vec<String>>>,
     resources: Arc<Resources>,
+    shared: Option<SharedBudget>,
 }
 
 /// Permission to send one request: holds the endpoint's in-flight slot until dropped.
@@ -135,7 +140,14 @@ impl Buckets {
             ),
             draws: Arc::new(endpoints.iter().map(|e| (e.name.clone(), e.buckets.clone())).collect()),
             resources: Arc::default(),
+            shared: None,
         }
+    }
+
+    /// These buckets drawn from `budget`, shared with every worker of the credential, instead
+    /// of from this process's own.
+    pub fn sharing(self, budget: SharedBudget) -> Buckets {
+        Buckets { shared: Some(budget), ..self }
     }
 
     /// Wait for an in-flight slot of `endpoint`, the end of its resource's pause, then one token
@@ -147,8 +159,14 @@ impl Buckets {
             None => None,
         };
         self.resources.wait(endpoint).await;
-        for bucket in self.buckets_of(endpoint) {
-            bucket.take().await;
+        for (name, bucket) in self.buckets_of(endpoint) {
+            match &self.shared {
+                Some(shared) => {
+                    bucket.pause.wait().await;
+                    shared.draw(name, &bucket.quota).await;
+                }
+                None => bucket.take().await,
+            }
         }
         Permit { _slot: slot, waited: started.elapsed() }
     }
@@ -156,8 +174,12 @@ impl Buckets {
     /// Pause every bucket `endpoint` draws from for `duration` (a 429, an exhausted quota).
     pub fn pause(&self, endpoint: &str, duration: Duration) {
         let until = Instant::now() + duration;
-        for bucket in self.buckets_of(endpoint) {
+        for (name, bucket) in self.buckets_of(endpoint) {
             bucket.pause.extend_to(until);
+            if let Some(shared) = self.shared.clone() {
+                let name = name.to_string();
+                tokio::spawn(async move { shared.pause(&name, duration).await });
+            }
         }
     }
 
@@ -185,9 +207,9 @@ impl Buckets {
         levels
     }
 
-    fn buckets_of<'a>(&'a self, endpoint: &str) -> impl Iterator<Item = &'a NamedBucket> + 'a {
-        let names = self.draws.get(endpoint).cloned().unwrap_or_default();
-        names.into_iter().filter_map(move |name| self.buckets.get(&name))
+    fn buckets_of<'a>(&'a self, endpoint: &str) -> impl Iterator<Item = (&'a str, &'a NamedBucket)> + 'a {
+        let names = self.draws.get(endpoint).map(Vec::as_slice).unwrap_or_default();
+        names.iter().filter_map(move |name| self.buckets.get_key_value(name).map(|(n, b)| (n.as_str(), b)))
     }
 }
 

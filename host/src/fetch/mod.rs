@@ -34,6 +34,7 @@ pub use retry_after::parse_retry_after;
 pub use target::Target;
 
 use crate::clock::now_ms;
+use crate::coord::SharedBudget;
 use crate::model::{Endpoint, Header, RateLimitHeaders, Request, Response, header};
 use crate::policy::{HttpSettings, RetrySettings, RunPolicy};
 use crate::secrets::Secrets;
@@ -51,6 +52,9 @@ pub struct FetchPlan {
     pub endpoints: Vec<Endpoint>,
     /// The manifest's rate-limit header names, if it overrides the defaults.
     pub rate_limit_headers: Option<RateLimitHeaders>,
+    /// The budgets shared with other workers (`[coordination]`), drawn instead of this
+    /// process's own buckets.
+    pub shared: Option<SharedBudget>,
 }
 
 /// The HTTP client could not be built (the TLS backend failed to initialise).
@@ -105,7 +109,10 @@ impl Fetcher {
             client,
             target: plan.target,
             auth: plan.auth,
-            buckets: Buckets::new(&plan.policy.buckets, &plan.endpoints),
+            buckets: match plan.shared {
+                Some(shared) => Buckets::new(&plan.policy.buckets, &plan.endpoints).sharing(shared),
+                None => Buckets::new(&plan.policy.buckets, &plan.endpoints),
+            },
             retry,
             http,
             idempotency_headers,

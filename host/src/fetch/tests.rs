@@ -14,6 +14,7 @@ fn fetcher(endpoints: Vec<Endpoint>) -> Fetcher {
         policy,
         endpoints,
         rate_limit_headers: None,
+        shared: None,
     };
     Fetcher::new(plan).unwrap()
 }

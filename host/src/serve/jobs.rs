@@ -7,11 +7,13 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use super::claim::{self, Claim};
 use super::metrics::RunObserver;
-use super::schedule::JobKind;
+use super::schedule::{Cause, JobKind};
 use super::scheduler::Launcher;
 use super::state::ServeState;
 use crate::config::Pipeline;
+use crate::coord::Fence;
 use crate::store::{RunOutcome, RunRecord};
 use crate::sync::{self, ReplayFilter, SyncError, SyncSettings};
 
@@ -24,14 +26,26 @@ pub struct Jobs {
 }
 
 impl Launcher for Jobs {
-    async fn launch(&self, name: String, kind: JobKind) {
+    async fn launch(&self, name: String, kind: JobKind, cause: Cause) {
         let pipeline = self.state.catalog.lock().expect("catalog lock").get(&name);
         let Some(pipeline) = pipeline else { return };
+        let claim = match claim::claim(&self.state, &pipeline, kind, cause).await {
+            Ok(Claim::Skip(why)) => {
+                self.state.metrics.job_skipped(&name);
+                return tracing::info!(pipeline = %name, ?kind, "job skipped: {why}");
+            }
+            Ok(claim) => claim,
+            Err(e) => return self.note(&name, Err(SyncError::Coordination(e))),
+        };
         let metrics = &self.state.metrics;
         metrics.running.inc();
         tracing::info!(pipeline = %name, ?kind, "job started");
         let started = Instant::now();
-        let ended = self.run(&pipeline, kind).await;
+        let cancel = self.cancel.child_token();
+        claim.stop_on_loss(&cancel);
+        let ended = self.run(&pipeline, kind, cancel.clone(), claim.fence()).await;
+        cancel.cancel();
+        claim.release().await;
         let outcome = match &ended {
             Ok(run) => outcome_label(&run.outcome),
             Err(_) => "failed",
@@ -44,15 +58,18 @@ impl Launcher for Jobs {
 }
 
 impl Jobs {
-    /// Run the job to its end (or until shutdown).
-    async fn run(&self, pipeline: &Pipeline, kind: JobKind) -> Result<RunRecord, SyncError> {
+    /// Run the job to its end (or until `cancel`: shutdown, or the lease lost), writing with
+    /// `fence` when the run holds a lease.
+    async fn run(
+        &self,
+        pipeline: &Pipeline,
+        kind: JobKind,
+        cancel: CancellationToken,
+        fence: Option<Fence>,
+    ) -> Result<RunRecord, SyncError> {
         let state = &self.state;
-        let settings = SyncSettings {
-            restart: false,
-            cancel: self.cancel.child_token(),
-            store: Some(state.store.clone()),
-            ..SyncSettings::default()
-        };
+        let settings =
+            SyncSettings { restart: false, cancel, store: Some(state.store.clone()), fence, ..SyncSettings::default() };
         let observer = Arc::new(RunObserver::new(state.metrics.clone(), &pipeline.name));
         match kind {
             JobKind::Sync => sync::run(pipeline, &state.home, &state.runtime, settings, observer).await.map(|r| r.run),

@@ -6,6 +6,7 @@
 //! | [`catalog`] | the pipeline folder: files read again on change, errors per file |
 //! | [`schedule`] | pure schedule arithmetic: when a pipeline is due, which jobs start |
 //! | [`scheduler`] | the loop that starts due jobs within the cap, one per pipeline at a time |
+//! | `claim` | with `[coordination]`: the pipeline's lease, a slot another worker ran skipped |
 //! | [`jobs`] | one job: a sync or a replay through the shared store |
 //! | [`metrics`] | the Prometheus metrics |
 //! | [`access`] | loopback by default, bearer token elsewhere |
@@ -14,6 +15,7 @@
 mod access;
 mod api;
 pub mod catalog;
+mod claim;
 pub mod clock;
 mod dashboard;
 mod http;
@@ -148,6 +150,7 @@ fn open_state(options: &ServeOptions, home: &Home, runtime: Runtime) -> Result<S
         clock,
         failures: Mutex::default(),
         max_concurrent: options.max_concurrent.max(1),
+        worker: crate::coord::WorkerId::generate(),
     })
 }
 

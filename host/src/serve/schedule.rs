@@ -30,6 +30,18 @@ impl std::fmt::Display for JobKind {
     }
 }
 
+/// Why a job starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cause {
+    /// Someone asked for it through the API.
+    Requested,
+    /// An interrupted run waits to be resumed.
+    Resume,
+    /// Its schedule made it due.
+    Schedule,
+}
+
 /// What the scheduler knows of one pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slot {
@@ -78,6 +90,24 @@ impl Slot {
             return Some((JobKind::Sync, 0));
         }
         self.next_due_ms(watching_since_ms).filter(|due| *due <= now_ms).map(|due| (JobKind::Sync, due))
+    }
+
+    /// Why the job [`Slot::due`] returns would start (ask before [`Slot::start`]).
+    pub fn cause(&self) -> Cause {
+        if self.requested.is_some() {
+            Cause::Requested
+        } else if self.resume_pending {
+            Cause::Resume
+        } else {
+            Cause::Schedule
+        }
+    }
+
+    /// Whether a scheduled sync started at `started_ms` (on any worker) covers the slot due
+    /// now: the schedule counted from that start is not due yet.
+    pub fn covered_by(&self, started_ms: u64, now_ms: u64) -> bool {
+        let counted_from_it = Slot { last_started_ms: Some(started_ms), ..self.clone() };
+        counted_from_it.next_due_ms(started_ms).is_some_and(|due| due > now_ms)
     }
 
     /// Record that `kind` starts at `now_ms`.
@@ -129,6 +159,18 @@ mod tests {
             t => Trigger::Every(t.parse().unwrap()),
         };
         Slot::new(trigger, last, false)
+    }
+
+    #[test]
+    fn a_start_on_another_worker_covers_the_slot_until_the_next_is_due() {
+        let every = slot("10m", None);
+        assert!(every.covered_by(T - 4 * MINUTE, T), "started 4 minutes ago: the next is 6 minutes away");
+        assert!(!every.covered_by(T - 11 * MINUTE, T), "started 11 minutes ago: due again");
+        let mut requested = Slot { resume_pending: true, ..slot("10m", None) };
+        assert_eq!(requested.cause(), Cause::Resume);
+        requested.requested = Some(JobKind::Replay);
+        assert_eq!(requested.cause(), Cause::Requested);
+        assert_eq!(every.cause(), Cause::Schedule);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::clock::WallClock;
-use super::schedule::{JobKind, Slot, due_jobs, next_wake_ms};
+use super::schedule::{Cause, JobKind, Slot, due_jobs, next_wake_ms};
 
 /// The longest the loop sleeps without looking at the wall clock again (it may be set back or
 /// forward while the process sleeps).
@@ -30,8 +30,8 @@ pub struct Book {
 
 /// Runs one job of one pipeline to its end.
 pub trait Launcher: Send + Sync + 'static {
-    /// Run `kind` for `pipeline`; errors are the launcher's to report.
-    fn launch(&self, pipeline: String, kind: JobKind) -> impl Future<Output = ()> + Send;
+    /// Run `kind` for `pipeline`, started for `cause`; errors are the launcher's to report.
+    fn launch(&self, pipeline: String, kind: JobKind, cause: Cause) -> impl Future<Output = ()> + Send;
 }
 
 /// The loop, with what it shares with the rest of `serve`.
@@ -72,12 +72,14 @@ impl<L: Launcher> Scheduler<L> {
         let since = book.watching_since_ms;
         for (name, kind) in due_jobs(&book.slots, now, since, self.permits.available_permits()) {
             let Ok(permit) = self.permits.clone().try_acquire_owned() else { break };
+            let mut cause = Cause::Schedule;
             if let Some(slot) = book.slots.get_mut(&name) {
+                cause = slot.cause();
                 slot.start(kind, now);
             }
             let (launcher, book, wake) = (self.launcher.clone(), self.book.clone(), self.wake.clone());
             jobs.spawn(async move {
-                launcher.launch(name.clone(), kind).await;
+                launcher.launch(name.clone(), kind, cause).await;
                 drop(permit);
                 if let Some(slot) = book.lock().expect("book lock").slots.get_mut(&name) {
                     slot.running = None;

@@ -37,6 +37,8 @@ pub struct ServeState {
     pub failures: Mutex<BTreeMap<String, String>>,
     /// Jobs allowed at once.
     pub max_concurrent: usize,
+    /// This process's name in pipeline leases (`[coordination]`).
+    pub worker: crate::coord::WorkerId,
 }
 
 impl ServeState {

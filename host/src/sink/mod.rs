@@ -21,8 +21,10 @@
 //! frontier entry, so `(run, entry)` names it across attempts.
 //!
 //! Between a page's records and the next flush, [`Sink::checkpoint`] passes on the stream's
-//! checkpoint after those records (Singer's `STATE`); the store keeps checkpoints itself, so
-//! other sinks ignore it.
+//! checkpoint after those records: Singer writes it out as `STATE`; PostgreSQL stores it in the
+//! same transaction as the records, and gives it back through [`Sink::stored_checkpoint`], so a
+//! worker on another machine starts from the database's checkpoint rather than its own store's.
+//! The store keeps checkpoints itself too, so other sinks ignore it.
 
 mod jsonl;
 mod postgres;
@@ -32,7 +34,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use jsonl::JsonlSink;
-pub use postgres::{PostgresSink, Target};
+pub use postgres::{PostgresSink, Target, Writer};
 pub use singer::SingerSink;
 
 use crate::model::{ConnectorIdentity, Manifest, Record};
@@ -107,12 +109,14 @@ pub fn stream_specs<'a>(
 }
 
 /// The sink a pipeline's `[sink]` table names, for its live output under `home`; `secrets`
-/// holds the pipeline's secrets (a database URL may name one).
+/// holds the pipeline's secrets (a database URL may name one); `fence` is the run's lease's
+/// fencing token, for a destination that checks it.
 pub fn open(
     pipeline: &crate::config::Pipeline,
     home: &crate::home::Home,
     secrets: &Secrets,
     streams: StreamSpecs,
+    fence: Option<crate::coord::Fence>,
 ) -> Result<Box<dyn Sink>, SinkError> {
     use crate::config::SinkKind;
     match pipeline.sink.kind {
@@ -120,7 +124,8 @@ pub fn open(
         SinkKind::Singer => Ok(Box::new(SingerSink::stdout(streams))),
         SinkKind::Postgres => {
             let target = postgres::Target::of(&pipeline.sink, secrets)?;
-            Ok(Box::new(PostgresSink::connect(&target, streams)?))
+            let writer = Writer { pipeline: pipeline.name.clone(), fence: fence.map(|f| f.token) };
+            Ok(Box::new(PostgresSink::connect(&target, streams, writer)?))
         }
     }
 }
@@ -137,7 +142,8 @@ pub fn open_reparse(
     match pipeline.sink.kind {
         crate::config::SinkKind::Postgres => {
             let target = postgres::Target::of(&pipeline.sink, secrets)?;
-            let sink = PostgresSink::connect_new_schema(&target, streams)?;
+            let writer = Writer { pipeline: pipeline.name.clone(), fence: None };
+            let sink = PostgresSink::connect_new_schema(&target, streams, writer)?;
             let place = format!("schema {} of {}", sink.schema(), target.name());
             Ok((Box::new(sink), place))
         }
@@ -172,5 +178,11 @@ pub trait Sink: Send {
     /// them by the next flush. Only sinks that carry state (Singer) use it.
     fn checkpoint(&mut self, _stream: &str, _value: &str) -> Result<(), SinkError> {
         Ok(())
+    }
+
+    /// The checkpoint the destination holds for `stream`, when it keeps checkpoints with its
+    /// data (then it wins over the store's: it is what the loaded records cover).
+    fn stored_checkpoint(&mut self, _stream: &str) -> Result<Option<String>, SinkError> {
+        Ok(None)
     }
 }

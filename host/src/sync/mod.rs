@@ -67,6 +67,9 @@ pub enum SyncError {
     /// An interrupted run cannot be resumed with the pipeline as it is now.
     #[error("{0}")]
     CannotResume(String),
+    /// Coordination through Redis could not be set up.
+    #[error(transparent)]
+    Coordination(#[from] crate::coord::CoordError),
     /// A worker thread died.
     #[error("internal error: {0}")]
     Internal(String),
@@ -85,6 +88,9 @@ pub struct SyncSettings {
     /// The home's database, already open for writing: a process running several syncs at once
     /// (`apiary serve`) shares its one writer. `None` opens the database for this run.
     pub store: Option<Arc<Store>>,
+    /// The fencing token of the lease this run holds (`apiary serve` with coordination): a
+    /// destination that has seen a newer one refuses this run's writes.
+    pub fence: Option<crate::coord::Fence>,
 }
 
 /// Run one sync of `pipeline`, storing under `home`. If the pipeline's last run was
@@ -97,7 +103,7 @@ pub async fn run(
     observer: Arc<dyn Observer>,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let mut session = session::Session::open(pipeline, home, runtime, settings.inference, settings.store).await?;
+    let mut session = session::Session::open(pipeline, home, runtime, &settings).await?;
     let (run, streams) = resume::prepare(&mut session, pipeline, settings.restart)?;
     let (shared, warnings) = session.into_shared(pipeline, run.id, observer, settings.cancel);
     let outcome = engine::run_streams(&shared, &streams).await;

@@ -68,7 +68,7 @@ pub async fn replay(
     observer: Arc<dyn Observer>,
 ) -> Result<ReplayReport, SyncError> {
     let started = Instant::now();
-    let session = Session::open(pipeline, home, runtime, settings.inference, settings.store).await?;
+    let session = Session::open(pipeline, home, runtime, &settings).await?;
     let store = session.store.clone();
     if let Some(state) = store.sync_state(&pipeline.name)? {
         let run = store.run(state.run)?;

@@ -9,9 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
 use super::committer::{Committer, Report};
-use super::schemas::{Inference, RunSchemas};
+use super::schemas::RunSchemas;
 use super::shared::Shared;
 use crate::config::Pipeline;
+use crate::coord::{Coordinator, CredentialId, SharedBudget};
 use crate::fetch::{AuthInjector, FetchPlan, Fetcher, Target};
 use crate::home::Home;
 use crate::policy::{ConnectorLimits, RunPolicy};
@@ -33,14 +34,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// Load and check everything; nothing is written yet. The database is `store` when the
-    /// caller holds it open, else it is opened here.
+    /// Load and check everything; nothing is written yet. The database is `settings.store`
+    /// when the caller holds it open, else it is opened here.
     pub async fn open(
         pipeline: &Pipeline,
         home: &Home,
         runtime: &Runtime,
-        inference: Inference,
-        store: Option<Arc<Store>>,
+        settings: &super::SyncSettings,
     ) -> Result<Session, SyncError> {
         let limits = ConnectorLimits::with_overrides(&pipeline.limits);
         let connector = load_connector(runtime, pipeline, limits).await?;
@@ -65,14 +65,15 @@ impl Session {
             policy,
             endpoints: manifest.endpoints.clone(),
             rate_limit_headers: manifest.rate_limit_headers.clone(),
+            shared: shared_budget(pipeline, manifest, &secrets)?,
         })?;
-        let store = match store {
+        let store = match settings.store.clone() {
             Some(store) => store,
             None => Arc::new(Store::open(&home.database())?),
         };
-        let schemas = RunSchemas::load(&store, pipeline, &connector, inference)?;
+        let schemas = RunSchemas::load(&store, pipeline, &connector, settings.inference)?;
         let specs = crate::sink::stream_specs(manifest, &pipeline.schema, |s| schemas.baseline(s));
-        let sink = crate::sink::open(pipeline, home, &secrets, specs)?;
+        let sink = crate::sink::open(pipeline, home, &secrets, specs, settings.fence.clone())?;
         Ok(Session { connector, fetcher, store, sink, streams, schemas, warnings })
     }
 
@@ -106,6 +107,19 @@ impl Session {
         });
         (shared, self.warnings)
     }
+}
+
+/// The budgets shared through the pipeline's `[coordination]` Redis, if it has one: keyed by
+/// the connector's name and the credential its auth sends.
+fn shared_budget(
+    pipeline: &Pipeline,
+    manifest: &crate::model::Manifest,
+    secrets: &Secrets,
+) -> Result<Option<SharedBudget>, SyncError> {
+    let Some(config) = &pipeline.coordination else { return Ok(None) };
+    let coordinator = Coordinator::new(config, secrets)?;
+    let credential = CredentialId::of(&manifest.auth, secrets);
+    Ok(Some(SharedBudget::new(&coordinator, &manifest.name, &credential)))
 }
 
 async fn load_connector(

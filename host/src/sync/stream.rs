@@ -71,10 +71,21 @@ async fn refuse_loop(shared: &Shared, stream: &str, entry: &FrontierEntry) -> Re
     shared.commit(Vec::new(), done, 0).await
 }
 
+/// The stream's checkpoint: the destination's when it keeps them with its data (a worker on
+/// another machine may have loaded the stream last), else the store's.
+async fn checkpoint_of(shared: &Arc<Shared>, stream: &str) -> Result<Option<String>, SyncError> {
+    let (sink, name) = (shared.sink.clone(), stream.to_string());
+    let held = shared.blocking(move || sink.lock().expect("sink lock").stored_checkpoint(&name)).await??;
+    match held {
+        Some(checkpoint) => Ok(Some(checkpoint)),
+        None => Ok(shared.store.checkpoint(&shared.context.pipeline, stream)?),
+    }
+}
+
 /// The stream's first requests, committed to the frontier; a failing `start` is a dead letter.
 /// Either way the outcome settles the letters of earlier failed starts.
 async fn start(shared: &Arc<Shared>, stream: &str) -> Result<Vec<FrontierEntry>, SyncError> {
-    let checkpoint = shared.store.checkpoint(&shared.context.pipeline, stream)?;
+    let checkpoint = checkpoint_of(shared, stream).await?;
     let ctx = SyncContext { config: shared.pipeline.config_pairs(), checkpoint, now_ms: now_ms() };
     let (connector, name) = (shared.connector.clone(), stream.to_string());
     let started = shared.blocking(move || connector.start(&name, &ctx)).await?;

@@ -7,6 +7,8 @@ mod attempts;
 mod authoring;
 mod bad_input;
 mod connectors;
+mod coordination;
+mod coordination_serve;
 mod dashboard;
 mod dlq;
 mod exactly_once;

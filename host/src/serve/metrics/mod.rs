@@ -106,6 +106,7 @@ pub struct Metrics {
     pub(super) schema_drift: Family<StreamLabels, Gauge>,
     pub(super) running: Gauge,
     pub(super) file_errors: Gauge,
+    pub(super) skipped: Family<PipelineLabels, Counter>,
     /// The latest level of every bucket, by pipeline and bucket, for the API.
     pub(super) levels: Mutex<BTreeMap<(String, String), BucketLevel>>,
 }
@@ -140,6 +141,7 @@ impl Metrics {
             schema_drift: Family::default(),
             running: Gauge::default(),
             file_errors: Gauge::default(),
+            skipped: Family::default(),
             levels: Mutex::default(),
         };
         m.register();
@@ -170,6 +172,11 @@ impl Metrics {
             self.schema_drift.clone(),
         );
         r.register("jobs_running", "jobs (syncs and replays) running now", self.running.clone());
+        r.register(
+            "jobs_skipped",
+            "jobs not run because another worker held the pipeline's lease or had run the slot",
+            self.skipped.clone(),
+        );
         r.register("pipeline_file_errors", "pipeline files that cannot be used as they are", self.file_errors.clone());
     }
 
@@ -184,6 +191,11 @@ impl Metrics {
     pub fn job_ended(&self, pipeline: &str, kind: JobKind, outcome: &str, elapsed: Duration) {
         let labels = RunLabels { pipeline: pipeline.into(), kind: kind.to_string(), outcome: outcome.into() };
         self.run_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    }
+
+    /// A job of `pipeline` was skipped: another worker holds it or ran its slot.
+    pub fn job_skipped(&self, pipeline: &str) {
+        self.skipped.get_or_create(&PipelineLabels { pipeline: pipeline.into() }).inc();
     }
 
     /// The latest level of every bucket of every pipeline, as of its last commit.

@@ -5,6 +5,7 @@
 use super::*;
 use crate::config::Trigger;
 use crate::serve::clock::TokioWallClock;
+use crate::serve::schedule::Cause;
 
 /// 2026-03-02T10:07:00Z.
 const T: u64 = 1_772_446_020_000;
@@ -20,7 +21,7 @@ struct Recorder {
 }
 
 impl Launcher for Recorder {
-    async fn launch(&self, pipeline: String, kind: JobKind) {
+    async fn launch(&self, pipeline: String, kind: JobKind, _cause: Cause) {
         let at = (self.clock.now_ms() - T) / MINUTE;
         self.started.lock().unwrap().push((pipeline, kind, at));
         let now_running = {

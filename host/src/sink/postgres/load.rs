@@ -13,6 +13,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::columns::{self, ident};
 use super::ddl::{self, Columns, Conflict, LOADS, META};
+use super::state::{self, FenceToken};
 use crate::schema::{Contract, StreamSchema};
 use crate::sink::StreamSpecs;
 
@@ -58,6 +59,12 @@ pub struct Batch<'a> {
     pub pending: &'a [Pending],
     /// The connector's and API's versions.
     pub versions: Versions<'a>,
+    /// The pipeline the rows belong to (its checkpoints and fence are kept under its name).
+    pub pipeline: &'a str,
+    /// The streams' checkpoints after these pages, stored in the same transaction.
+    pub checkpoints: &'a [(String, String)],
+    /// The writer's fencing token, when it holds a lease.
+    pub fence: Option<i64>,
 }
 
 /// A batch could not be loaded (and nothing of it was).
@@ -71,6 +78,8 @@ pub enum LoadError {
     UntypedKey { stream: String, field: String },
     /// A record is not JSON (cannot happen after acceptance; kept as an error, not a panic).
     Json { stream: String },
+    /// A newer lease than the writer's has written to the pipeline: the writer was taken over.
+    Fenced { pipeline: String, token: i64 },
 }
 
 impl From<tokio_postgres::Error> for LoadError {
@@ -101,7 +110,13 @@ pub async fn batch(
 }
 
 async fn load(client: &Client, batch: &Batch<'_>, tables: &mut BTreeMap<String, Columns>) -> Result<u64, LoadError> {
-    let Batch { schema, specs, pending, versions } = batch;
+    let Batch { schema, specs, pending, versions, pipeline, checkpoints, fence } = batch;
+    if let Some(token) = *fence
+        && !state::pass_fence(client, schema, FenceToken { pipeline, token }).await?
+    {
+        return Err(LoadError::Fenced { pipeline: pipeline.to_string(), token });
+    }
+    state::save_checkpoints(client, schema, pipeline, checkpoints).await?;
     let fresh = claim(client, schema, pending).await?;
     let pages: Vec<&Pending> = pending.iter().zip(&fresh).filter(|(_, f)| **f).map(|(p, _)| p).collect();
     let streams: BTreeSet<&str> = pages.iter().map(|p| p.stream.as_str()).collect();

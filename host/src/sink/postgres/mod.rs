@@ -6,11 +6,16 @@
 //! | [`columns`] | the column mapping from a stream's schema |
 //! | `ddl` | tables from the catalog, created and evolved; the loads table |
 //! | `load` | one batch in one transaction: claim pages, stage with `COPY`, upsert |
+//! | `state` | beside the rows: stream checkpoints and the pipeline's fencing token |
 //!
 //! Pages are kept in memory until [`Sink::flush`], which loads them all in one transaction with
 //! their identities in the loads table; a page whose identity is already there was loaded by an
 //! attempt the store did not commit, and is skipped. So the sink's [`Position`] is empty and
 //! recovering is nothing to do.
+//!
+//! The same transaction stores the streams' checkpoints (so a worker on another machine
+//! carries the pipeline on from the database alone) and, when the run holds a lease, raises the
+//! pipeline's fencing token: a batch with an older token than the database's is refused.
 //!
 //! The client is `tokio-postgres` on a small runtime of the sink's own, so the sink's
 //! synchronous calls work from any thread (the sync calls it from a blocking thread, `open`
@@ -19,6 +24,7 @@
 mod columns;
 mod ddl;
 mod load;
+mod state;
 mod target;
 
 use std::collections::BTreeMap;
@@ -41,18 +47,34 @@ pub struct PostgresSink {
     tables: BTreeMap<String, Columns>,
     pending: Vec<Pending>,
     versions: (String, String),
+    writer: Writer,
+    checkpoints: BTreeMap<String, String>,
+}
+
+/// Who writes: the pipeline (its checkpoints and fence are kept under its name) and the
+/// fencing token of the lease the run holds, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Writer {
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The lease's fencing token (`apiary serve` with coordination).
+    pub fence: Option<u64>,
 }
 
 impl PostgresSink {
     /// Connect to `target`, check its schema exists, and make the loads table if needed.
-    pub fn connect(target: &Target, streams: StreamSpecs) -> Result<PostgresSink, SinkError> {
+    pub fn connect(target: &Target, streams: StreamSpecs, writer: Writer) -> Result<PostgresSink, SinkError> {
         let (runtime, client) = open_client(target)?;
-        PostgresSink::ready(runtime, client, target.clone(), streams)
+        PostgresSink::ready(runtime, client, target.clone(), streams, writer)
     }
 
     /// Connect to `target`'s database and create a new schema `<schema>_reparse_N` in it (the
     /// first N not taken) to load into: a re-parse never touches the live tables.
-    pub fn connect_new_schema(target: &Target, streams: StreamSpecs) -> Result<PostgresSink, SinkError> {
+    pub fn connect_new_schema(
+        target: &Target,
+        streams: StreamSpecs,
+        writer: Writer,
+    ) -> Result<PostgresSink, SinkError> {
         let (runtime, client) = open_client(target)?;
         let created = off_runtime(&runtime, async {
             for n in 1.. {
@@ -65,7 +87,7 @@ impl PostgresSink {
             unreachable!("some number is free")
         });
         let schema = created.map_err(|e| target.error(&e))?;
-        PostgresSink::ready(runtime, client, target.with_schema(schema), streams)
+        PostgresSink::ready(runtime, client, target.with_schema(schema), streams, writer)
     }
 
     /// The sink on a connected client, once `target`'s schema is checked and its loads table
@@ -75,6 +97,7 @@ impl PostgresSink {
         client: Client,
         target: Target,
         streams: StreamSpecs,
+        writer: Writer,
     ) -> Result<PostgresSink, SinkError> {
         let schema = target.schema().as_str();
         let exists = off_runtime(&runtime, ddl::schema_exists(&client, schema)).map_err(|e| target.error(&e))?;
@@ -83,11 +106,13 @@ impl PostgresSink {
         }
         off_runtime(&runtime, async {
             ddl::ensure_loads(&client, schema).await?;
+            state::ensure(&client, schema).await?;
             client.batch_execute(load::STAGE_SQL).await
         })
         .map_err(|e| target.error(&e))?;
         let (tables, pending, versions) = (BTreeMap::new(), Vec::new(), (String::new(), String::new()));
-        Ok(PostgresSink { runtime, client, target, streams, tables, pending, versions })
+        let checkpoints = BTreeMap::new();
+        Ok(PostgresSink { runtime, client, target, streams, tables, pending, versions, writer, checkpoints })
     }
 
     /// The schema the sink loads into.
@@ -171,13 +196,21 @@ impl Sink for PostgresSink {
     }
 
     fn flush(&mut self) -> Result<Position, SinkError> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.checkpoints.is_empty() {
             return Ok(Position::new());
         }
         let pending = std::mem::take(&mut self.pending);
+        let checkpoints: Vec<(String, String)> = std::mem::take(&mut self.checkpoints).into_iter().collect();
         let mut tables = std::mem::take(&mut self.tables);
-        let versions = Versions { connector: &self.versions.0, api: &self.versions.1 };
-        let batch = Batch { schema: self.target.schema().as_str(), specs: &self.streams, pending: &pending, versions };
+        let batch = Batch {
+            schema: self.target.schema().as_str(),
+            specs: &self.streams,
+            pending: &pending,
+            versions: Versions { connector: &self.versions.0, api: &self.versions.1 },
+            pipeline: &self.writer.pipeline,
+            checkpoints: &checkpoints,
+            fence: self.writer.fence.map(|t| t as i64),
+        };
         let loaded = self.block_on(load::batch(&self.client, &batch, &mut tables));
         self.tables = tables;
         loaded.map_err(|e| self.target.load_error(&e))?;
@@ -186,7 +219,18 @@ impl Sink for PostgresSink {
 
     fn recover(&mut self, _committed: &Position) -> Result<(), SinkError> {
         self.pending.clear();
+        self.checkpoints.clear();
         Ok(())
+    }
+
+    fn checkpoint(&mut self, stream: &str, value: &str) -> Result<(), SinkError> {
+        self.checkpoints.insert(stream.to_string(), value.to_string());
+        Ok(())
+    }
+
+    fn stored_checkpoint(&mut self, stream: &str) -> Result<Option<String>, SinkError> {
+        let (schema, pipeline) = (self.target.schema().as_str(), self.writer.pipeline.as_str());
+        self.block_on(state::checkpoint(&self.client, schema, pipeline, stream)).map_err(|e| self.target.error(&e))
     }
 
     fn describe(&self, stream: &str) -> String {

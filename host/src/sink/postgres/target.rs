@@ -2,14 +2,13 @@
 //! password, which never reaches a message), the name messages use for the database, and every
 //! failure as one line naming it and what to do.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 
 use super::load::LoadError;
-use crate::config::{PgSchemaName, SinkConfig, UrlSource};
+use crate::config::{PgSchemaName, SinkConfig};
 use crate::secrets::Secrets;
 use crate::sink::SinkError;
 
@@ -37,17 +36,8 @@ impl Target {
     /// its own source.
     pub fn of(sink: &SinkConfig, secrets: &Secrets) -> Result<Target, SinkError> {
         let missing = |key: &str| SinkError::Destination(format!("[sink] kind = \"postgres\" needs `{key}`"));
-        let url = match sink.url.as_ref().ok_or_else(|| missing("url"))? {
-            UrlSource::Secret(name) => secrets.get(name).map(str::to_string).ok_or_else(|| {
-                SinkError::Destination(format!("[sink] url names secret `{name}`, which [secrets] does not define"))
-            })?,
-            UrlSource::Source(source) => {
-                let sources = BTreeMap::from([("sink-url".to_string(), source.clone())]);
-                let read =
-                    Secrets::resolve(&sources).map_err(|e| SinkError::Destination(format!("[sink] url: {e}")))?;
-                read.get("sink-url").unwrap_or_default().to_string()
-            }
-        };
+        let source = sink.url.as_ref().ok_or_else(|| missing("url"))?;
+        let url = secrets.url(source, "[sink] url").map_err(SinkError::Destination)?;
         let schema = sink.schema.clone().ok_or_else(|| missing("schema"))?;
         Target::parse(&url, schema)
     }
@@ -138,6 +128,10 @@ impl Target {
                 self.name
             ),
             LoadError::Json { stream } => format!("PostgreSQL {}: a record of stream {stream} is not JSON", self.name),
+            LoadError::Fenced { pipeline, token } => format!(
+                "PostgreSQL {}: pipeline {pipeline} was taken over by another worker (this worker's fencing token {token} is older than the database's): this worker stops writing",
+                self.name
+            ),
         };
         SinkError::Destination(self.hidden.redact(&line))
     }
