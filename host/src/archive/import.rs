@@ -35,12 +35,13 @@ pub async fn import(
         return Err(ArchiveError::NotFresh { database: store.path().to_path_buf(), pipeline: pipeline.to_string() });
     }
     let prefix = object::pipeline_prefix(target.prefix(), pipeline);
-    let failed = |e: object_store::Error| ArchiveError::Unreachable {
-        url: target.url().to_string(),
-        reason: target.describe(&e),
-    };
-    let mut keys: Vec<ObjectPath> =
-        target.objects().list(Some(&prefix)).map_ok(|o| o.location).try_collect().await.map_err(failed)?;
+    let mut keys: Vec<ObjectPath> = target
+        .objects()
+        .list(Some(&prefix))
+        .map_ok(|o| o.location)
+        .try_collect()
+        .await
+        .map_err(|e| target.unreachable(&e))?;
     if keys.is_empty() {
         return Err(ArchiveError::Empty { url: target.url().to_string(), pipeline: pipeline.to_string() });
     }
@@ -65,10 +66,7 @@ pub async fn import(
 
 /// The exchange archived at `key`, checked.
 async fn read(target: &ArchiveTarget, key: ObjectPath) -> Result<(RawMeta, Vec<u8>), ArchiveError> {
-    let unreachable = |e: object_store::Error| ArchiveError::Unreachable {
-        url: target.url().to_string(),
-        reason: target.describe(&e),
-    };
+    let unreachable = |e: object_store::Error| target.unreachable(&e);
     let bytes = target.objects().get(&key).await.map_err(unreachable)?.bytes().await.map_err(unreachable)?;
     object::decode(&key, &bytes).map_err(|e| ArchiveError::Damaged {
         url: target.url().to_string(),

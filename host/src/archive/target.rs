@@ -78,6 +78,11 @@ impl ArchiveTarget {
     pub(super) fn describe(&self, error: &object_store::Error) -> String {
         self.scrub.redact(&error.to_string().replace('\n', " "))
     }
+
+    /// The archive failed to answer `error`: the error naming it.
+    pub(super) fn unreachable(&self, error: &object_store::Error) -> ArchiveError {
+        ArchiveError::Unreachable { url: self.url.clone(), reason: self.describe(error) }
+    }
 }
 
 /// The S3 client: path-style requests, short timeouts, few retries of its own.

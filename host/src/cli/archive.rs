@@ -56,8 +56,7 @@ fn status(home: &Home, pipeline_path: Option<PathBuf>, json: bool) -> anyhow::Re
 async fn push(home: &Home, pipeline_path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     let pipeline = load_pipeline(pipeline_path, None)?;
     let store = Arc::new(Store::open(&home.database())?);
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} exchanges archived [{elapsed}]")?);
+    let bar = bar("archived")?;
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
@@ -104,8 +103,7 @@ pub async fn import(home: &Home, pipeline: &Pipeline, url: ArchiveUrl) -> anyhow
     };
     let target = ArchiveTarget::open(&config, &pipeline.secrets)?;
     let store = Store::open(&home.database())?;
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} exchanges imported [{elapsed}]")?);
+    let bar = bar("imported")?;
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
@@ -113,6 +111,13 @@ pub async fn import(home: &Home, pipeline: &Pipeline, url: ArchiveUrl) -> anyhow
     let imported = archive::import(&store, &target, &pipeline.name, &progress).await?;
     bar.finish_and_clear();
     Ok(imported)
+}
+
+/// A progress bar of exchanges `done` (archived, imported) on stderr.
+fn bar(done: &str) -> anyhow::Result<ProgressBar> {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template(&format!("{{bar:30}} {{pos}}/{{len}} exchanges {done} [{{elapsed}}]"))?);
+    Ok(bar)
 }
 
 /// The backlogs as a table, the archive's URL first when known.
