@@ -25,9 +25,11 @@
 //! | [`sink`] | where records go (JSONL files, PostgreSQL tables, Singer messages) |
 //! | [`sync`] | the engine that drives a pipeline, and `dlq replay` |
 //! | [`reparse`] | stored exchanges through a (newer) connector |
+//! | [`archive`] | every stored exchange also on object storage, drained from a durable queue |
 //! | [`serve`] | `apiary serve`: schedules, metrics, the JSON API and the dashboard |
 
 pub mod accept;
+pub mod archive;
 pub mod clock;
 pub mod config;
 pub mod coord;

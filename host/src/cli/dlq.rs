@@ -90,11 +90,14 @@ pub async fn dlq(home: &Home, command: DlqCommand, json: bool) -> anyhow::Result
             let runtime = super::runtime(home)?;
             let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
             let filter = ReplayFilter { stage, stream };
-            let settings = SyncSettings { cancel: super::stop_on_signals(), ..SyncSettings::default() };
-            let report = sync::replay(&pipeline, home, &runtime, settings, &filter, progress.clone())
-                .await
-                .with_context(|| format!("pipeline {}", path.display()))?;
+            let store = Arc::new(Store::open(&home.database())?);
+            let archiver = super::archive::start(&store, &pipeline)?;
+            let settings =
+                SyncSettings { cancel: super::stop_on_signals(), store: Some(store), ..SyncSettings::default() };
+            let report = sync::replay(&pipeline, home, &runtime, settings, &filter, progress.clone()).await;
             progress.finish();
+            super::archive::finish(archiver, &pipeline, &path).await;
+            let report = report.with_context(|| format!("pipeline {}", path.display()))?;
             let mut to = super::report_output(&pipeline);
             if json {
                 writeln!(to, "{}", serde_json::to_string_pretty(&report)?)?;

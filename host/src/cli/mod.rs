@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one function per command. Each command calls the
 //! library and prints; nothing here decides anything about syncing.
 
+mod archive;
 mod connector;
 mod dlq;
 mod print;
@@ -75,6 +76,9 @@ enum Command {
     /// Stored raw exchanges.
     #[command(subcommand)]
     Raw(versions::RawCommand),
+    /// The raw archive on object storage: what waits for it, and pushing it now.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
     /// Stream schemas: what the records look like, how they drifted, which one a stream keeps to.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
@@ -128,7 +132,8 @@ pub async fn dispatch(args: Args) -> anyhow::Result<ExitCode> {
         Command::Inspect { connector } => inspect(&home, &connector, args.json),
         Command::Runs => runs(&home, args.json),
         Command::Dlq(command) => dlq::dlq(&home, command, args.json).await,
-        Command::Reparse(reparse) => versions::reparse(&home, reparse, args.json),
+        Command::Reparse(reparse) => versions::reparse(&home, reparse, args.json).await,
+        Command::Archive(command) => archive::archive(&home, command, args.json).await,
         Command::Raw(command) => versions::raw(&home, command, args.json),
         Command::Schema(command) => schema::schema(&home, command, args.json),
         Command::Impact { api_version, connector } => {
@@ -176,12 +181,20 @@ async fn run(home: &Home, pipeline_path: &std::path::Path, options: RunOptions) 
         pipeline.sink = SinkConfig { kind, ..SinkConfig::default() };
     }
     let runtime = runtime(home)?;
+    let store =
+        Arc::new(Store::open(&home.database()).with_context(|| format!("pipeline {}", pipeline_path.display()))?);
+    let archiver = archive::start(&store, &pipeline)?;
     let progress = Arc::new(progress::SyncProgress::new(&pipeline.name));
-    let settings = SyncSettings { restart: options.restart, cancel: stop_on_signals(), ..SyncSettings::default() };
-    let report = sync::run_leased(&pipeline, home, &runtime, settings, progress.clone())
-        .await
-        .with_context(|| format!("pipeline {}", pipeline_path.display()))?;
+    let settings = SyncSettings {
+        restart: options.restart,
+        cancel: stop_on_signals(),
+        store: Some(store),
+        ..SyncSettings::default()
+    };
+    let report = sync::run_leased(&pipeline, home, &runtime, settings, progress.clone()).await;
     progress.finish();
+    archive::finish(archiver, &pipeline, pipeline_path).await;
+    let report = report.with_context(|| format!("pipeline {}", pipeline_path.display()))?;
     let mut to = report_output(&pipeline);
     if options.json {
         writeln!(to, "{}", serde_json::to_string_pretty(&report)?)?;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use apiary_host::config::ArchiveUrl;
 use apiary_host::home::Home;
 use apiary_host::impact::{self, Impact};
 use apiary_host::progress::{Observer, Progress};
@@ -67,12 +68,21 @@ pub struct ReparseArgs {
     /// tables) instead of files.
     #[arg(long, conflicts_with = "out")]
     sink: bool,
+    /// First bring the pipeline's exchanges in from this archive (s3://BUCKET/PREFIX or
+    /// file:///PATH) into this home, which must hold none of them: re-parse on any machine.
+    /// Credentials and endpoint come from the pipeline's `[archive]` table, else `AWS_*`.
+    #[arg(long, value_name = "URL")]
+    from_archive: Option<ArchiveUrl>,
 }
 
 /// `apiary reparse`.
-pub fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn reparse(home: &Home, args: ReparseArgs, json: bool) -> anyhow::Result<ExitCode> {
     let pipeline = load_pipeline(&args.pipeline, None)?;
     let runtime = super::runtime(home)?;
+    if let Some(url) = args.from_archive {
+        let imported = super::archive::import(home, &pipeline, url).await.context("reparse --from-archive")?;
+        eprintln!("imported {} exchanges of {} from {}", imported.exchanges, pipeline.name, imported.url);
+    }
     let options = ReparseOptions {
         connector: args.connector,
         run: args.run.map(RunId),

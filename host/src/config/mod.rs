@@ -22,6 +22,9 @@
 //! # url = { env = "APIARY_PG_URL" }    # or the name of a [secrets] entry
 //! # schema = "github"                  # must exist in the database
 //!
+//! [archive]                            # optional: every exchange also goes here
+//! url = "s3://bucket/prefix"           # or "file:///shared/mount/prefix"; see `archive.rs`
+//!
 //! [coordination]                       # optional: workers on several machines share
 //! redis = { env = "REDIS_URL" }        # rate budgets per credential and pipeline leases
 //!
@@ -38,12 +41,14 @@ use serde::Deserialize;
 
 use crate::schema::SchemaPolicy;
 
+mod archive;
 mod bounded;
 mod coordination;
 mod schedule;
 mod sink;
 mod tables;
 
+pub use archive::{ArchiveConfig, ArchiveUrl, DEFAULT_FLUSH_S};
 pub use bounded::Bounded;
 pub use coordination::{CoordinationConfig, LeaseTtl};
 pub use schedule::{CronSchedule, Every, MIN_EVERY, Trigger};
@@ -107,6 +112,9 @@ pub struct Pipeline {
     /// When `apiary serve` runs the pipeline: this long after its last start.
     #[serde(default)]
     pub every: Option<Every>,
+    /// Where every stored exchange is also written (object storage or a shared folder).
+    #[serde(default)]
+    pub archive: Option<ArchiveConfig>,
     /// The Redis shared with other workers: rate budgets per credential, pipeline leases.
     #[serde(default)]
     pub coordination: Option<CoordinationConfig>,
@@ -156,6 +164,9 @@ impl Pipeline {
             if let Some(twice) = streams.iter().find(|s| !seen.insert(s.as_str())) {
                 return Err(format!("`streams` names `{twice}` twice: list each stream once"));
             }
+        }
+        if let Some(archive) = &self.archive {
+            archive.check(&self.secrets)?;
         }
         self.sink.check(&self.secrets)
     }

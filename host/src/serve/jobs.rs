@@ -12,6 +12,7 @@ use super::metrics::RunObserver;
 use super::schedule::{Cause, JobKind};
 use super::scheduler::Launcher;
 use super::state::ServeState;
+use crate::archive::Archiver;
 use crate::config::Pipeline;
 use crate::coord::Fence;
 use crate::store::{RunOutcome, RunRecord};
@@ -68,6 +69,26 @@ impl Jobs {
         fence: Option<Fence>,
     ) -> Result<RunRecord, SyncError> {
         let state = &self.state;
+        let archiver = match Archiver::for_pipeline(state.store.clone(), pipeline) {
+            Ok(archiver) => archiver,
+            Err(e) => return Err(SyncError::Plan(e.to_string())),
+        };
+        let ran = self.run_sync(pipeline, kind, cancel, fence).await;
+        if let Some(archiver) = archiver {
+            archive_after(archiver, pipeline).await;
+        }
+        ran
+    }
+
+    /// The sync or replay itself.
+    async fn run_sync(
+        &self,
+        pipeline: &Pipeline,
+        kind: JobKind,
+        cancel: CancellationToken,
+        fence: Option<Fence>,
+    ) -> Result<RunRecord, SyncError> {
+        let state = &self.state;
         let settings =
             SyncSettings { restart: false, cancel, store: Some(state.store.clone()), fence, ..SyncSettings::default() };
         let observer = Arc::new(RunObserver::new(state.metrics.clone(), &pipeline.name));
@@ -106,6 +127,20 @@ impl Jobs {
             Ok(Err(e)) => tracing::warn!("cannot read the store for metrics: {e}"),
             Err(e) => tracing::warn!("cannot read the store for metrics: {e}"),
         }
+    }
+}
+
+/// Give the archive its flush after a job (`[archive] flush-s`), and log what is left: the
+/// queue is durable, the pipeline's next job (or `apiary archive push`) sends it.
+async fn archive_after(archiver: Archiver, pipeline: &Pipeline) {
+    let flush = pipeline.archive.as_ref().map(|a| a.flush()).unwrap_or_default();
+    let url = archiver.url().to_string();
+    match archiver.finish(flush).await {
+        Ok(left) if left.waiting == 0 => {}
+        Ok(left) => {
+            tracing::warn!(pipeline = %pipeline.name, "archive: {} exchanges waiting for {url}; they go with the next job", left.waiting)
+        }
+        Err(e) => tracing::warn!(pipeline = %pipeline.name, "archive: {e}; the exchanges stay queued for the next job"),
     }
 }
 

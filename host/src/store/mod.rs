@@ -9,6 +9,7 @@
 //! This module is a leaf: it stores the host's own types ([`crate::model`]) and imports nothing
 //! from the fetcher, the runtime or the sync engine.
 
+mod archive_queue;
 mod batch;
 mod codec;
 mod counts;
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, WriteTransaction};
 
+pub use archive_queue::{ArchiveBacklog, ArchiveHealth, Archiving};
 pub use batch::{Added, Write};
 pub use counts::Counts;
 pub use dead_letters::{DeadLetter, LetterOrigin, NewDeadLetter, Stage};

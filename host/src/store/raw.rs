@@ -34,6 +34,8 @@ pub struct ExchangeWrite {
     /// Counts to commit with it (the attempt, the waits before it); the exchange and its bytes
     /// are added when it is stored.
     pub counts: Counts,
+    /// Whether the exchange is also queued for the pipeline's archive (in the same transaction).
+    pub archiving: super::Archiving,
 }
 
 impl ExchangeWrite {
@@ -68,6 +70,7 @@ impl ExchangeWrite {
             duration_ms: 0,
             to_parse: None,
             counts: Counts::default(),
+            archiving: super::Archiving::Off,
         }
     }
 }
@@ -207,5 +210,8 @@ pub(super) fn insert_exchange(
     }
     write.open_table(RAW_BODY).map_err(db_error)?.insert(id, new.compressed.as_slice()).map_err(db_error)?;
     add_counts(write, context.run, &meta.stream, &new.added_counts())?;
+    if new.archiving == super::Archiving::Queue {
+        super::archive_queue::enqueue(write, &context.pipeline, id, crate::clock::now_ms())?;
+    }
     Ok(meta)
 }

@@ -38,6 +38,11 @@ pub const ACCEPTED_SCHEMAS: TableDefinition<(&str, &str), &[u8]> = TableDefiniti
 /// (pipeline, stream, run id) -> JSON [`super::ObservedSchema`]: what a run saw of a stream.
 pub const OBSERVED_SCHEMAS: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("observed_schemas");
 
+/// (pipeline, exchange id) -> when it was queued (ms): exchanges not yet in the pipeline's archive.
+pub const ARCHIVE_QUEUE: TableDefinition<(&str, u64), u64> = TableDefinition::new("archive_queue");
+/// Pipeline -> JSON [`super::ArchiveHealth`]: how its archive is doing.
+pub const ARCHIVE_HEALTH: TableDefinition<&str, &[u8]> = TableDefinition::new("archive_health");
+
 /// Create every table, so readers never meet a missing one.
 pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
     write.open_table(DEPRECATIONS).map_err(db_error)?;
@@ -53,7 +58,22 @@ pub fn create_all(write: &WriteTransaction) -> Result<(), StoreError> {
     write.open_table(LETTER_INDEX).map_err(db_error)?;
     write.open_table(ACCEPTED_SCHEMAS).map_err(db_error)?;
     write.open_table(OBSERVED_SCHEMAS).map_err(db_error)?;
+    write.open_table(ARCHIVE_QUEUE).map_err(db_error)?;
+    write.open_table(ARCHIVE_HEALTH).map_err(db_error)?;
     Ok(())
+}
+
+/// `table` in a read, or `None` in a database made before the table existed (tables added
+/// since need no format change: a write creates them).
+pub fn open_optional<K: redb::Key + 'static, V: redb::Value + 'static>(
+    read: &redb::ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match read.open_table(table) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(db_error(e)),
+    }
 }
 
 /// A table of JSON values keyed by id.

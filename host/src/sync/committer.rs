@@ -19,7 +19,9 @@ use crate::fetch::Buckets;
 use crate::model::{Exchange, Record};
 use crate::progress::{Committed, Observer};
 use crate::sink::{PageRef, Sink};
-use crate::store::{Added, Completion, Counts, ExchangeId, ExchangeWrite, FrontierId, RunContext, Store, Write};
+use crate::store::{
+    Added, Archiving, Completion, Counts, ExchangeId, ExchangeWrite, FrontierId, RunContext, Store, Write,
+};
 
 /// Jobs that may wait for the committer before senders are held back.
 const QUEUE: usize = 32;
@@ -53,17 +55,17 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Start the committer of a run writing to `store` and `sink`; on a failed commit it
-    /// cancels the run.
+    /// Start the committer of a run writing to `store` and `sink` (each raw exchange queued for
+    /// the pipeline's archive when `archiving` says so); on a failed commit it cancels the run.
     pub fn start(
         store: Arc<Store>,
         sink: Arc<Mutex<Box<dyn Sink>>>,
-        context: RunContext,
+        (context, archiving): (RunContext, Archiving),
         cancel: CancellationToken,
         report: Report,
     ) -> Committer {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(receiver, store, sink, context, cancel, report));
+        let task = tokio::spawn(run(receiver, store, sink, (context, archiving), cancel, report));
         Committer { sender: Mutex::new(Some(sender)), task: Mutex::new(Some(task)) }
     }
 
@@ -110,7 +112,7 @@ async fn run(
     mut receiver: mpsc::Receiver<Job>,
     store: Arc<Store>,
     sink: Arc<Mutex<Box<dyn Sink>>>,
-    context: RunContext,
+    (context, archiving): (RunContext, Archiving),
     cancel: CancellationToken,
     report: Report,
 ) -> Result<(), SyncError> {
@@ -123,7 +125,7 @@ async fn run(
             }
         }
         let (store, sink, context) = (store.clone(), sink.clone(), context.clone());
-        let written = tokio::task::spawn_blocking(move || write_batch(&store, &sink, &context, batch))
+        let written = tokio::task::spawn_blocking(move || write_batch(&store, &sink, (&context, archiving), batch))
             .await
             .map_err(|e| SyncError::Internal(e.to_string()))
             .and_then(|r| r);
@@ -146,7 +148,7 @@ async fn run(
 fn write_batch(
     store: &Store,
     sink: &Mutex<Box<dyn Sink>>,
-    context: &RunContext,
+    (context, archiving): (&RunContext, Archiving),
     batch: Vec<Job>,
 ) -> Result<Vec<Added>, SyncError> {
     let mut sink = sink.lock().expect("sink lock");
@@ -160,7 +162,7 @@ fn write_batch(
                 let mut write = ExchangeWrite::compressing(raw.id, raw.exchange);
                 (write.attempt, write.hop, write.duration_ms) = (raw.attempt, raw.hop, raw.duration_ms);
                 write.base_url = Some(raw.base_url);
-                (write.to_parse, write.counts) = (raw.to_parse, raw.counts);
+                (write.to_parse, write.counts, write.archiving) = (raw.to_parse, raw.counts, archiving);
                 writes.push(Write::Exchange(Box::new(write)));
             }
             Job::Page { records, done, fetched_at_ms } => {

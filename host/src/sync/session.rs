@@ -20,7 +20,7 @@ use crate::progress::{Observer, Progress};
 use crate::runtime::{LoadedConnector, Runtime};
 use crate::secrets::Secrets;
 use crate::sink::Sink;
-use crate::store::{RunContext, RunId, Store};
+use crate::store::{Archiving, RunContext, RunId, Store};
 
 /// Everything a sync of one pipeline needs, before a run is chosen.
 pub struct Session {
@@ -88,7 +88,9 @@ impl Session {
         let context = RunContext { run, pipeline: pipeline.name.clone(), connector: self.connector.identity().clone() };
         let sink = Arc::new(Mutex::new(self.sink));
         let report = Report { observer: observer.clone(), buckets: self.fetcher.buckets().clone() };
-        let committer = Committer::start(self.store.clone(), sink.clone(), context.clone(), cancel.clone(), report);
+        let archiving = if pipeline.archive.is_some() { Archiving::Queue } else { Archiving::Off };
+        let committer =
+            Committer::start(self.store.clone(), sink.clone(), (context.clone(), archiving), cancel.clone(), report);
         let shared = Arc::new(Shared {
             pipeline: pipeline.clone(),
             connector: self.connector,

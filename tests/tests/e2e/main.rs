@@ -2,6 +2,7 @@
 //! real server process on loopback, a real redb file. One test binary, so one link.
 
 mod api_limits;
+mod archive;
 mod attempts;
 mod authoring;
 mod bad_input;
