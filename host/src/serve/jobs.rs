@@ -69,37 +69,23 @@ impl Jobs {
         fence: Option<Fence>,
     ) -> Result<RunRecord, SyncError> {
         let state = &self.state;
-        let archiver = match Archiver::for_pipeline(state.store.clone(), pipeline) {
-            Ok(archiver) => archiver,
-            Err(e) => return Err(SyncError::Plan(e.to_string())),
+        let archiver =
+            Archiver::for_pipeline(state.store.clone(), pipeline).map_err(|e| SyncError::Plan(e.to_string()))?;
+        let settings =
+            SyncSettings { restart: false, cancel, store: Some(state.store.clone()), fence, ..SyncSettings::default() };
+        let observer = Arc::new(RunObserver::new(state.metrics.clone(), &pipeline.name));
+        let ran = match kind {
+            JobKind::Sync => sync::run(pipeline, &state.home, &state.runtime, settings, observer).await.map(|r| r.run),
+            JobKind::Replay => {
+                let filter = ReplayFilter::default();
+                let replayed = sync::replay(pipeline, &state.home, &state.runtime, settings, &filter, observer).await;
+                replayed.map(|report| report.sync.run)
+            }
         };
-        let ran = self.run_sync(pipeline, kind, cancel, fence).await;
         if let Some(archiver) = archiver {
             archive_after(archiver, pipeline).await;
         }
         ran
-    }
-
-    /// The sync or replay itself.
-    async fn run_sync(
-        &self,
-        pipeline: &Pipeline,
-        kind: JobKind,
-        cancel: CancellationToken,
-        fence: Option<Fence>,
-    ) -> Result<RunRecord, SyncError> {
-        let state = &self.state;
-        let settings =
-            SyncSettings { restart: false, cancel, store: Some(state.store.clone()), fence, ..SyncSettings::default() };
-        let observer = Arc::new(RunObserver::new(state.metrics.clone(), &pipeline.name));
-        match kind {
-            JobKind::Sync => sync::run(pipeline, &state.home, &state.runtime, settings, observer).await.map(|r| r.run),
-            JobKind::Replay => {
-                let filter = ReplayFilter::default();
-                let report = sync::replay(pipeline, &state.home, &state.runtime, settings, &filter, observer).await?;
-                Ok(report.sync.run)
-            }
-        }
     }
 
     /// Log the job's end and keep its error for the API.

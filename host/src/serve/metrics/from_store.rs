@@ -1,5 +1,5 @@
 //! The gauges read from the store: open dead letters, the last success of each pipeline,
-//! deprecation and sunset notices, schema drift. `serve` is the home's only writer, so they
+//! deprecation and sunset notices, schema drift, the raw archive's backlog. `serve` is the home's only writer, so they
 //! change only when its jobs end: they are read at start and after every job.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,18 @@ impl Metrics {
         self.refresh_letters(store)?;
         self.refresh_last_success(store)?;
         self.refresh_notices(store)?;
+        self.refresh_archive(store)?;
         self.refresh_drift(store, pipelines)
+    }
+
+    /// Exchanges waiting for the raw archive, per pipeline (0 once a backlog is gone).
+    fn refresh_archive(&self, store: &Store) -> Result<(), StoreError> {
+        self.archive_waiting.clear();
+        for backlog in store.archive_backlogs(None)? {
+            let labels = PipelineLabels { pipeline: backlog.pipeline };
+            self.archive_waiting.get_or_create(&labels).set(backlog.waiting as i64);
+        }
+        Ok(())
     }
 
     fn refresh_letters(&self, store: &Store) -> Result<(), StoreError> {

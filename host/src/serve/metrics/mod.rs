@@ -107,6 +107,7 @@ pub struct Metrics {
     pub(super) running: Gauge,
     pub(super) file_errors: Gauge,
     pub(super) skipped: Family<PipelineLabels, Counter>,
+    pub(super) archive_waiting: Family<PipelineLabels, Gauge>,
     /// The latest level of every bucket, by pipeline and bucket, for the API.
     pub(super) levels: Mutex<BTreeMap<(String, String), BucketLevel>>,
 }
@@ -142,6 +143,7 @@ impl Metrics {
             running: Gauge::default(),
             file_errors: Gauge::default(),
             skipped: Family::default(),
+            archive_waiting: Family::default(),
             levels: Mutex::default(),
         };
         m.register();
@@ -177,6 +179,7 @@ impl Metrics {
             "jobs not run because another worker held the pipeline's lease or had run the slot",
             self.skipped.clone(),
         );
+        r.register("archive_waiting", "exchanges waiting for the raw archive", self.archive_waiting.clone());
         r.register("pipeline_file_errors", "pipeline files that cannot be used as they are", self.file_errors.clone());
     }
 
