@@ -29,11 +29,12 @@ pub struct Accepted {
     pub checkpoint: Option<String>,
 }
 
-/// What a parse result means for its page.
+/// What a parse result means for its page: `T` is what an accepted page becomes (a [`Page`]
+/// whose records are still to be checked, from [`judge_page`], or [`Accepted`]).
 #[derive(Debug, Clone)]
-pub enum Verdict {
+pub enum Verdict<T = Accepted> {
     /// Write the records, dead-letter the rest, follow `next`.
-    Accept(Accepted),
+    Accept(T),
     /// The connector asks for the response to be fetched again: after this wait, at least
     /// (`retry-later`), or after the backoff step (a malformed body).
     Refetch {
@@ -44,6 +45,17 @@ pub enum Verdict {
     },
     /// The page cannot be used: the error of its `parse` letter.
     Fail(String),
+}
+
+impl<T> Verdict<T> {
+    /// The same verdict, an accepted page turned into what `f` makes of it.
+    pub fn map_accepted<U>(self, f: impl FnOnce(T) -> U) -> Verdict<U> {
+        match self {
+            Verdict::Accept(page) => Verdict::Accept(f(page)),
+            Verdict::Refetch { reason, asked } => Verdict::Refetch { reason, asked },
+            Verdict::Fail(error) => Verdict::Fail(error),
+        }
+    }
 }
 
 /// Where a page came from, for its letters.
@@ -89,13 +101,20 @@ impl SchemaCheck<'_> {
 }
 
 /// Judge a call to `parse` for the page from `origin`, under `limits`, its records against
-/// `schemas`.
+/// `schemas`: [`judge_page`], then [`check_records`].
 pub fn judge(
     origin: PageOrigin<'_>,
     parsed: Result<Result<Page, ParseError>, CallError>,
     limits: &ConnectorLimits,
     schemas: &mut SchemaCheck<'_>,
 ) -> Verdict {
+    judge_page(parsed, limits).map_accepted(|page| check_records(origin, page, schemas))
+}
+
+/// The page-level half of [`judge`], cheap and without its records' checks: whether the page
+/// is used at all (and so whether its `next` is followed), under `limits`. A sync follows an
+/// accepted page's `next` at once and checks its records while the next page is fetched.
+pub fn judge_page(parsed: Result<Result<Page, ParseError>, CallError>, limits: &ConnectorLimits) -> Verdict<Page> {
     let page = match parsed {
         Ok(Ok(page)) => page,
         Ok(Err(ParseError::RetryLater(ms))) => {
@@ -106,9 +125,16 @@ pub fn judge(
         Ok(Err(fatal)) => return Verdict::Fail(fatal.to_string()),
         Err(call) => return Verdict::Fail(call.to_string()),
     };
-    if let Err(limit) = limits.check_page(&page) {
-        return Verdict::Fail(limit);
+    match limits.check_page(&page) {
+        Ok(()) => Verdict::Accept(page),
+        Err(limit) => Verdict::Fail(limit),
     }
+}
+
+/// The record-level half of [`judge`]: every record of an accepted `page` from `origin`
+/// checked against `schemas`; refused records and the connector's rejects become `record`
+/// letters.
+pub fn check_records(origin: PageOrigin<'_>, page: Page, schemas: &mut SchemaCheck<'_>) -> Accepted {
     let letter = |error: String, payload: String| {
         NewDeadLetter::new(origin.stream, Stage::Record, error, 1)
             .about(Some(origin.request.clone()))
@@ -124,7 +150,7 @@ pub fn judge(
         }
     }
     accepted.letters.extend(page.rejects.into_iter().map(|r| letter(r.reason, r.payload)));
-    Verdict::Accept(accepted)
+    accepted
 }
 
 /// Why a record cannot be written.

@@ -16,19 +16,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
 use crate::fetch::Buckets;
-use crate::model::{Exchange, Record};
+use crate::model::Record;
 use crate::progress::{Committed, Observer};
 use crate::sink::{PageRef, Sink};
-use crate::store::{
-    Added, Archiving, Completion, Counts, ExchangeId, ExchangeWrite, FrontierId, RunContext, Store, Write,
-};
+use crate::store::{Added, Archiving, Completion, ExchangeWrite, RunContext, Store, Write};
 
 /// Jobs that may wait for the committer before senders are held back.
 const QUEUE: usize = 32;
 
 /// One durable write to make.
 pub enum Job {
-    /// A raw exchange, compressed by the committer.
+    /// A raw exchange, already compressed.
     Exchange(Box<RawJob>),
     /// A page's records and what processing its request changed; `fetched_at_ms` is when its
     /// exchange was fetched.
@@ -38,14 +36,7 @@ pub enum Job {
 /// A raw exchange to store; `committed` is told when it is durable.
 pub struct RawJob {
     pub committed: Option<tokio::sync::oneshot::Sender<()>>,
-    pub id: ExchangeId,
-    pub exchange: Exchange,
-    pub attempt: u32,
-    pub hop: u32,
-    pub base_url: String,
-    pub duration_ms: u64,
-    pub to_parse: Option<FrontierId>,
-    pub counts: Counts,
+    pub write: ExchangeWrite,
 }
 
 /// The sending side, shared by the run's stream tasks.
@@ -157,12 +148,10 @@ fn write_batch(
     let mut notify = Vec::new();
     for job in batch {
         match job {
-            Job::Exchange(mut raw) => {
-                notify.extend(raw.committed.take());
-                let mut write = ExchangeWrite::compressing(raw.id, raw.exchange);
-                (write.attempt, write.hop, write.duration_ms) = (raw.attempt, raw.hop, raw.duration_ms);
-                write.base_url = Some(raw.base_url);
-                (write.to_parse, write.counts, write.archiving) = (raw.to_parse, raw.counts, archiving);
+            Job::Exchange(raw) => {
+                let RawJob { committed, mut write } = *raw;
+                notify.extend(committed);
+                write.archiving = archiving;
                 writes.push(Write::Exchange(Box::new(write)));
             }
             Job::Page { records, done, fetched_at_ms } => {

@@ -14,6 +14,7 @@ mod schemas;
 mod session;
 mod shared;
 mod stream;
+mod turns;
 
 use std::sync::Arc;
 use std::time::Instant;

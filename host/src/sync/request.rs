@@ -3,15 +3,18 @@
 //! one acceptance path, and everything that can send the request again (a transport error, a
 //! retryable status, a malformed page, `retry-later`) draws from one [`RetryBudget`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::SyncError;
 use super::shared::{Durable, Shared, ToStore};
+use super::turns::Turn;
 use crate::accept::{self, PageOrigin, Verdict};
 use crate::clock::now_ms;
 use crate::fetch::{Failure, Redirect, RetryBudget, redirect_of};
-use crate::model::{Exchange, Method, Request};
+use crate::model::{Exchange, Method, Page, Request};
 use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, NewDeadLetter, RequestKey, Stage};
 
 /// How an attempt ended.
@@ -26,20 +29,40 @@ enum Attempted {
     Stopped,
 }
 
-/// Process one frontier entry: fetch it (unless its page is already stored), parse the page
-/// and commit the outcome. Returns the new frontier entries.
+/// What processing a frontier entry gives its stream.
+pub struct Processed {
+    /// Follow-up entries, to fetch now.
+    pub next: Vec<FrontierEntry>,
+    /// The rest of an accepted page's work, to run while `next` is fetched: its raw commit
+    /// awaited, its records checked, its commit queued in its turn.
+    pub settle: Option<Settle>,
+}
+
+/// See [`Processed::settle`].
+pub type Settle = Pin<Box<dyn Future<Output = Result<(), SyncError>> + Send>>;
+
+impl Processed {
+    /// Nothing more to do and nothing to follow.
+    fn over() -> Processed {
+        Processed { next: Vec::new(), settle: None }
+    }
+}
+
+/// Process one frontier entry: fetch it (unless its page is already stored) and parse the
+/// page. An accepted page's follow-ups are returned at once, the rest of its work as a
+/// [`Settle`]; any other outcome is committed before this returns.
 pub async fn process(
     shared: Arc<Shared>,
     stream: String,
     entry: FrontierEntry,
     mut stored: Option<ExchangeId>,
-) -> Result<Vec<FrontierEntry>, SyncError> {
+) -> Result<Processed, SyncError> {
     let (shared, stream) = (&shared, stream.as_str());
     let (request, mut budget) = shared.fetcher.prepare(&entry.request);
     let mut pending = Counts::default();
     loop {
         // A page stored by an earlier process was fetched under the base URL of that process.
-        let (exchange_id, exchange, durable, fetched_under) = match stored.take() {
+        let (exchange_id, exchange, mut durable, fetched_under) = match stored.take() {
             Some(id) => {
                 budget.start_attempt();
                 let store = shared.store.clone();
@@ -49,21 +72,21 @@ pub async fn process(
             None => match attempt(shared, stream, &entry, &request, &mut budget, &mut pending).await? {
                 Attempted::Page(id, exchange, durable) => (id, exchange, Some(durable), None),
                 Attempted::Again(wait) if pause(shared, wait, &mut pending).await => continue,
-                Attempted::Again(_) | Attempted::Stopped => return Ok(Vec::new()),
+                Attempted::Again(_) | Attempted::Stopped => return Ok(Processed::over()),
                 Attempted::Failed(letter) => return finish(shared, stream, &entry, None, letter, pending).await,
             },
         };
         let (connector, fetched_at_ms) = (shared.connector.clone(), exchange.fetched_at_ms);
         let parsed = shared.blocking(move || connector.parse(&exchange)).await?;
-        // The raw commit ran beside the parse; wait for it before anything follows from it.
-        if let Some(durable) = durable {
+        let verdict = accept::judge_page(parsed, shared.connector.limits());
+        if let (Some(durable), false) = (&mut durable, matches!(verdict, Verdict::Accept(_))) {
+            // What follows from an unused page must not reach the store before the page.
             durable.wait().await?;
         }
-        let origin = PageOrigin { stream, request: &entry.request, exchange: exchange_id };
-        let error = match shared.schemas.judge(origin, parsed, &shared.connector) {
+        let error = match verdict {
             Verdict::Accept(page) => {
-                let exchange = Fetched { id: exchange_id, at_ms: fetched_at_ms, under: fetched_under.as_deref() };
-                return commit_page(shared, stream, &entry, exchange, page, pending).await;
+                let exchange = Fetched { id: exchange_id, at_ms: fetched_at_ms, under: fetched_under };
+                return Ok(Settling::of(shared, stream, entry, exchange, pending).settle(shared, page, durable.take()));
             }
             Verdict::Refetch { reason, asked } => {
                 let failure = asked.map_or(Failure::Malformed, Failure::RetryLater);
@@ -77,11 +100,11 @@ pub async fn process(
                             counts: std::mem::take(&mut pending),
                             ..Completion::default()
                         };
-                        shared.commit(Vec::new(), done, 0).await?;
+                        shared.commit_in_turn(shared.turn(stream), Vec::new(), done, 0).await?;
                         if pause(shared, wait, &mut pending).await {
                             continue;
                         }
-                        return Ok(Vec::new());
+                        return Ok(Processed::over());
                     }
                     crate::fetch::Verdict::GiveUp(why) => format!("{reason} ({why})"),
                 }
@@ -206,33 +229,60 @@ async fn finish(
     exchange: Option<ExchangeId>,
     letter: NewDeadLetter,
     counts: Counts,
-) -> Result<Vec<FrontierEntry>, SyncError> {
+) -> Result<Processed, SyncError> {
     let done = Completion { exchange, dead_letters: vec![letter], ..finished(stream, entry, counts) };
-    shared.commit(Vec::new(), done, 0).await?;
-    Ok(Vec::new())
+    shared.commit_in_turn(shared.turn(stream), Vec::new(), done, 0).await?;
+    Ok(Processed::over())
 }
 
-/// Write an accepted page and commit it with its letters, follow-ups and checkpoint; returns
-/// the follow-ups, ready to fetch while the page commits. Follow-up URLs under the base URL (or
-/// the one the page was fetched under, when given) are stored relative to it.
-async fn commit_page(
-    shared: &Shared,
-    stream: &str,
-    entry: &FrontierEntry,
-    exchange: Fetched<'_>,
-    page: accept::Accepted,
+/// An accepted page on its way to its commit, its place in the stream's commit order taken
+/// and its follow-ups reserved.
+struct Settling {
+    stream: String,
+    entry: FrontierEntry,
+    exchange: Fetched,
+    next: Vec<FrontierEntry>,
     counts: Counts,
-) -> Result<Vec<FrontierEntry>, SyncError> {
-    let next = shared.new_entries(stream, page.next, exchange.under);
-    let done = Completion {
-        exchange: Some(exchange.id),
-        next: next.clone(),
-        checkpoint: page.checkpoint.map(|c| (stream.to_string(), c)),
-        dead_letters: page.letters,
-        ..finished(stream, entry, counts)
-    };
-    shared.commit(page.records, done, exchange.at_ms).await?;
-    Ok(next)
+    turn: Turn,
+}
+
+impl Settling {
+    /// Take the page's turn now, when its outcome is decided.
+    fn of(shared: &Shared, stream: &str, entry: FrontierEntry, exchange: Fetched, counts: Counts) -> Settling {
+        let turn = shared.turn(stream);
+        Settling { stream: stream.to_string(), entry, exchange, next: Vec::new(), counts, turn }
+    }
+
+    /// The page's follow-ups, to fetch now (stored relative to the base URL, or to the one the
+    /// page was fetched under), and the rest of its work: wait for its raw commit, check its
+    /// records, queue its commit in turn.
+    fn settle(mut self, shared: &Arc<Shared>, mut page: Page, durable: Option<Durable>) -> Processed {
+        self.next = shared.new_entries(&self.stream, std::mem::take(&mut page.next), self.exchange.under.as_deref());
+        let next = self.next.clone();
+        let shared = shared.clone();
+        let settle = async move {
+            if let Some(mut durable) = durable {
+                durable.wait().await?;
+            }
+            let origin = PageOrigin { stream: &self.stream, request: &self.entry.request, exchange: self.exchange.id };
+            let checked = shared.schemas.check(origin, page, &shared.connector);
+            self.commit(&shared, checked).await
+        };
+        Processed { next, settle: Some(Box::pin(settle)) }
+    }
+
+    /// Write the checked page and commit it with its letters, follow-ups and checkpoint.
+    async fn commit(self, shared: &Shared, page: accept::Accepted) -> Result<(), SyncError> {
+        let stream = self.stream.as_str();
+        let done = Completion {
+            exchange: Some(self.exchange.id),
+            next: self.next,
+            checkpoint: page.checkpoint.map(|c| (stream.to_string(), c)),
+            dead_letters: page.letters,
+            ..finished(stream, &self.entry, self.counts)
+        };
+        shared.commit_in_turn(self.turn, page.records, done, self.exchange.at_ms).await
+    }
 }
 
 /// The completion of a request whose processing is over: it leaves the frontier, settles its
@@ -250,13 +300,13 @@ fn finished(stream: &str, entry: &FrontierEntry, mut counts: Counts) -> Completi
 }
 
 /// The stored exchange a page was parsed from.
-struct Fetched<'a> {
+struct Fetched {
     /// Its id.
     id: ExchangeId,
     /// When it was fetched (ms since the epoch).
     at_ms: u64,
     /// The base URL it was fetched under, when an earlier process stored it.
-    under: Option<&'a str>,
+    under: Option<String>,
 }
 
 /// What makes two requests the same for the loop guard: method, absolute URL, body.

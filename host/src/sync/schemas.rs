@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::accept::{self, PageOrigin, SchemaCheck, Verdict};
+use crate::accept::{self, Accepted, PageOrigin, SchemaCheck, Verdict};
 use crate::config::Pipeline;
 use crate::model::{Page, ParseError};
 use crate::runtime::{CallError, LoadedConnector};
@@ -79,6 +79,12 @@ impl RunSchemas {
         parsed: Result<Result<Page, ParseError>, CallError>,
         connector: &LoadedConnector,
     ) -> Verdict {
+        accept::judge_page(parsed, connector.limits()).map_accepted(|page| self.check(origin, page, connector))
+    }
+
+    /// [`accept::check_records`] for an accepted page of `origin.stream`, against the stream's
+    /// schema state (its observer locked once for the page).
+    pub fn check(&self, origin: PageOrigin<'_>, page: Page, connector: &LoadedConnector) -> Accepted {
         let state = self.streams.get(origin.stream);
         let mut guard = state.and_then(|s| s.observer.as_ref()).map(|m| m.lock().expect("schema observer lock"));
         let mut check = SchemaCheck {
@@ -86,7 +92,7 @@ impl RunSchemas {
             contract: state.map_or(Contract::Evolve, |s| s.contract),
             declared: connector.declared(origin.stream),
         };
-        accept::judge(origin, parsed, connector.limits(), &mut check)
+        accept::check_records(origin, page, &mut check)
     }
 
     /// The schema `stream`'s records are compared with (accepted or declared), if it has one.

@@ -11,6 +11,7 @@ use super::SyncError;
 use super::committer::{Committer, Report};
 use super::schemas::RunSchemas;
 use super::shared::Shared;
+use super::turns::Turns;
 use crate::config::Pipeline;
 use crate::coord::{Coordinator, CredentialId, SharedBudget};
 use crate::fetch::{AuthInjector, FetchPlan, Fetcher, Target};
@@ -89,8 +90,14 @@ impl Session {
         let sink = Arc::new(Mutex::new(self.sink));
         let report = Report { observer: observer.clone(), buckets: self.fetcher.buckets().clone() };
         let archiving = if pipeline.archive.is_some() { Archiving::Queue } else { Archiving::Off };
-        let committer =
-            Committer::start(self.store.clone(), sink.clone(), (context.clone(), archiving), cancel.clone(), report);
+        let committer = Arc::new(Committer::start(
+            self.store.clone(),
+            sink.clone(),
+            (context.clone(), archiving),
+            cancel.clone(),
+            report,
+        ));
+        let turns = self.connector.manifest().endpoints.iter().map(|e| (e.name.clone(), Turns::default())).collect();
         let shared = Arc::new(Shared {
             pipeline: pipeline.clone(),
             connector: self.connector,
@@ -104,6 +111,7 @@ impl Session {
             deprecations: Mutex::new(BTreeMap::new()),
             progress: Mutex::new(Progress::default()),
             committer,
+            turns,
         });
         (shared, self.warnings)
     }

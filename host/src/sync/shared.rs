@@ -10,13 +10,14 @@ use tokio_util::sync::CancellationToken;
 use super::SyncError;
 use super::committer::{Committer, Job, RawJob};
 use super::schemas::RunSchemas;
+use super::turns::{Turn, Turns};
 use crate::config::Pipeline;
 use crate::fetch::Fetcher;
 use crate::model::{DeprecationNotice, Exchange, Header, Record, Request};
 use crate::progress::{Observer, Progress};
 use crate::runtime::LoadedConnector;
 use crate::sink::Sink;
-use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, FrontierId, RunContext, Store};
+use crate::store::{Completion, Counts, ExchangeId, ExchangeWrite, FrontierEntry, FrontierId, RunContext, Store};
 
 /// The state of one run, shared by its stream tasks.
 pub struct Shared {
@@ -36,7 +37,9 @@ pub struct Shared {
     /// Progress so far, for the observer.
     pub progress: Mutex<Progress>,
     /// Where every durable write goes.
-    pub committer: Committer,
+    pub committer: Arc<Committer>,
+    /// Each stream's commit order.
+    pub turns: BTreeMap<String, Turns>,
 }
 
 /// Told when a page's raw exchange is durable.
@@ -44,8 +47,8 @@ pub struct Durable(tokio::sync::oneshot::Receiver<()>);
 
 impl Durable {
     /// Wait until the exchange is committed; an error when the committer stopped first.
-    pub async fn wait(self) -> Result<(), SyncError> {
-        self.0.await.map_err(|_| SyncError::Internal("the committer has stopped".into()))
+    pub async fn wait(&mut self) -> Result<(), SyncError> {
+        (&mut self.0).await.map_err(|_| SyncError::Internal("the committer has stopped".into()))
     }
 }
 
@@ -73,29 +76,44 @@ impl Shared {
 
     /// Queue an exchange for the raw store as soon as it arrives, before it is parsed (rule 2:
     /// the committer stores it no later than anything derived from it). Returns its id, and
-    /// for a page to parse a receiver told when it is durable: the stream waits for that before
-    /// fetching further, so a kill loses at most the page in flight.
+    /// for a page to parse a receiver told when it is durable: the page settles only after
+    /// that, so a kill loses at most the pages in flight and settling. A page's body is
+    /// compressed on a blocking thread while it is parsed; other exchanges (evidence of a
+    /// failed attempt, a redirect hop) are queued before this returns.
     pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<(ExchangeId, Option<Durable>), SyncError> {
         let id = self.store.reservations().exchange();
-        let (committed, durable) = match s.to_parse {
+        let (exchange, base_url) = (s.exchange.clone(), self.fetcher.target().base().to_string());
+        let (attempt, hop, duration_ms, to_parse, counts) = (s.attempt, s.hop, s.duration_ms, s.to_parse, s.counts);
+        let compress = move || ExchangeWrite {
+            attempt,
+            hop,
+            duration_ms,
+            base_url: Some(base_url),
+            to_parse,
+            counts,
+            ..ExchangeWrite::compressing(id, exchange)
+        };
+        let durable = match s.to_parse {
             Some(_) => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                (Some(tx), Some(Durable(rx)))
+                let (committed, durable) = tokio::sync::oneshot::channel();
+                let committer = self.committer.clone();
+                // Its settle (or the outcome that ends the request) waits for `durable`, so
+                // the run never ends with this send still to come.
+                tokio::spawn(async move {
+                    let write = tokio::task::spawn_blocking(compress).await;
+                    if let Ok(write) = write {
+                        let _ =
+                            committer.send(Job::Exchange(Box::new(RawJob { committed: Some(committed), write }))).await;
+                    }
+                });
+                Some(Durable(durable))
             }
-            None => (None, None),
+            None => {
+                let write = self.blocking(compress).await?;
+                self.committer.send(Job::Exchange(Box::new(RawJob { committed: None, write }))).await?;
+                None
+            }
         };
-        let job = RawJob {
-            committed,
-            id,
-            exchange: s.exchange.clone(),
-            attempt: s.attempt,
-            hop: s.hop,
-            base_url: self.fetcher.target().base().to_string(),
-            duration_ms: s.duration_ms,
-            to_parse: s.to_parse,
-            counts: s.counts,
-        };
-        self.committer.send(Job::Exchange(Box::new(job))).await?;
         self.note_deprecation(s.stream, &s.exchange.response.headers).await?;
         Ok((id, durable))
     }
@@ -119,6 +137,23 @@ impl Shared {
         let (store, context, endpoint) = (self.store.clone(), self.context.clone(), endpoint.to_string());
         self.blocking(move || store.record_deprecation(&context, &endpoint, &notice)).await??;
         Ok(())
+    }
+
+    /// The next place in `stream`'s commit order, taken when an outcome is decided.
+    pub fn turn(&self, stream: &str) -> Turn {
+        self.turns.get(stream).map_or_else(|| Turns::default().take(), Turns::take)
+    }
+
+    /// [`Shared::commit`] once every earlier turn of the stream has queued its commit.
+    pub async fn commit_in_turn(
+        &self,
+        mut turn: Turn,
+        records: Vec<Record>,
+        done: Completion,
+        fetched_at_ms: u64,
+    ) -> Result<(), SyncError> {
+        turn.wait().await;
+        self.commit(records, done, fetched_at_ms).await
     }
 
     /// Queue `records` (already validated) and `done`: the committer writes the records, makes

@@ -1,7 +1,7 @@
 //! One stream of a sync: its frontier, processed with up to `max-in-flight` requests at once,
 //! a guard against pagination loops, and a clean stop when the run is cancelled.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -10,8 +10,12 @@ use super::SyncError;
 use super::request::{loop_key, process};
 use super::shared::Shared;
 use crate::clock::now_ms;
-use crate::model::SyncContext;
+use crate::model::{Request, SyncContext};
 use crate::store::{Completion, ExchangeId, FrontierEntry, NewDeadLetter, RequestKey, Stage};
+
+/// Pages per in-flight slot that may settle at once: enough for the committer to gather several
+/// pages into one transaction (one fsync of the output and one of the database for all).
+const SETTLING: usize = 2;
 
 /// Where a stream starts: fresh, or from what an interrupted run left in the store.
 #[derive(Debug, Default)]
@@ -22,37 +26,60 @@ pub struct StreamResume {
     pub entries: Vec<FrontierEntry>,
     /// Exchanges stored but not processed, to parse from storage first.
     pub unprocessed: Vec<(ExchangeId, FrontierEntry)>,
+    /// Pages stored whose entry was lost with its parent's completion, by request: parsed from
+    /// storage when a re-parsed parent asks for the same request again.
+    pub orphaned: Vec<(ExchangeId, Request)>,
 }
 
 /// Sync `stream` until its frontier is empty, or until the run is cancelled (what is left
 /// stays in the frontier). Failures of single requests become dead letters; only errors that
 /// stop the whole run (database, disk) are returned.
+///
+/// An accepted page's follow-ups are fetched while the page settles (its records checked, its
+/// commit queued), so a `Link` chain fetches and parses page N+1 while page N is checked,
+/// written and committed. At most `max-in-flight` requests are fetched and [`SETTLING`] pages
+/// per slot settle at once, which bounds what the run holds in memory.
 pub async fn sync_stream(shared: Arc<Shared>, stream: String, resume: StreamResume) -> Result<(), SyncError> {
     let mut frontier = VecDeque::from(resume.entries);
     if !resume.started {
         frontier.extend(start(&shared, &stream).await?);
     }
     let mut seen = HashSet::new();
-    let mut running = JoinSet::new();
+    let (mut running, mut settling) = (JoinSet::new(), JoinSet::new());
     for (exchange, entry) in resume.unprocessed {
         frontier.retain(|e| e.id != entry.id);
         seen.insert(loop_key(&shared, &entry.request));
         running.spawn(process(shared.clone(), stream.clone(), entry, Some(exchange)));
     }
+    let mut orphaned: HashMap<_, _> =
+        resume.orphaned.into_iter().map(|(exchange, request)| (loop_key(&shared, &request), exchange)).collect();
     let in_flight = shared.in_flight_of(&stream);
     loop {
-        while running.len() < in_flight && !shared.cancel.is_cancelled() {
+        while running.len() < in_flight && settling.len() < SETTLING * in_flight && !shared.cancel.is_cancelled() {
             let Some(entry) = frontier.pop_front() else { break };
-            if seen.insert(loop_key(&shared, &entry.request)) {
-                running.spawn(process(shared.clone(), stream.clone(), entry, None));
+            let key = loop_key(&shared, &entry.request);
+            if !seen.contains(&key) {
+                let stored = orphaned.remove(&key);
+                seen.insert(key);
+                running.spawn(process(shared.clone(), stream.clone(), entry, stored));
             } else {
                 refuse_loop(&shared, &stream, &entry).await?;
             }
         }
-        match running.join_next().await {
-            Some(joined) => frontier.extend(joined.map_err(|e| SyncError::Internal(e.to_string()))??),
-            None if frontier.is_empty() || shared.cancel.is_cancelled() => return Ok(()),
-            None => {}
+        tokio::select! {
+            Some(joined) = running.join_next() => {
+                let processed = joined.map_err(|e| SyncError::Internal(e.to_string()))??;
+                frontier.extend(processed.next);
+                if let Some(settle) = processed.settle {
+                    settling.spawn(settle);
+                }
+            }
+            Some(joined) = settling.join_next() => joined.map_err(|e| SyncError::Internal(e.to_string()))??,
+            else => {
+                if frontier.is_empty() || shared.cancel.is_cancelled() {
+                    return Ok(());
+                }
+            }
         }
     }
 }
@@ -68,7 +95,7 @@ async fn refuse_loop(shared: &Shared, stream: &str, entry: &FrontierEntry) -> Re
         dead_letters: vec![NewDeadLetter::new(stream, Stage::Policy, error, 0).about(Some(r.clone()))],
         ..Completion::default()
     };
-    shared.commit(Vec::new(), done, 0).await
+    shared.commit_in_turn(shared.turn(stream), Vec::new(), done, 0).await
 }
 
 /// The stream's checkpoint: the destination's when it keeps them with its data (a worker on
