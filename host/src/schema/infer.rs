@@ -1,16 +1,17 @@
 //! The one pass over a record's JSON that checks it is valid and learns its shape.
 //!
-//! [`walk`] reads the record with `jiter` straight into a tree of [`Node`]s: nothing is built,
-//! strings are skipped without being decoded (with SIMD where the CPU has it), and keys are
-//! matched first against the field that followed the previous key last time (records of a
+//! A serde [`DeserializeSeed`] walks `serde_json`'s deserializer straight into a tree of
+//! [`Node`]s: no `serde_json::Value` is built, unescaped keys and strings are borrowed, and keys
+//! are matched first against the field that followed the previous key last time (records of a
 //! stream almost always list their keys in the same order, whatever that order is), so a key
-//! costs one comparison. Values deeper than [`MAX_DEPTH`], and fields past the [`MAX_FIELDS`] /
-//! [`MAX_NODES`] caps, are read (checked) but not tracked. What the walk cannot read, the caller
-//! hands to `serde_json`, whose verdict and message stand.
+//! costs one comparison.
+//! Values deeper than [`MAX_DEPTH`], and fields past the [`MAX_FIELDS`] / [`MAX_NODES`] caps,
+//! are skipped with `IgnoredAny` (checked exactly as `RawValue` checks them) and not tracked.
 
 use std::collections::HashMap;
+use std::fmt;
 
-use jiter::{Jiter, JiterError, Peek};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::change::{Change, Deviation};
 use super::json_type::{JsonType, TypeCounts, TypeSet};
@@ -174,105 +175,129 @@ pub(super) struct Scan<'r> {
     pub nodes: usize,
 }
 
-/// Why a walk stopped: the text is not JSON as the walk reads it (the caller asks `serde_json`
-/// for the verdict and its message).
-#[derive(Debug)]
-pub(super) struct Unreadable;
+/// Reads one value into `node` (or only checks it when there is no node).
+pub(super) struct ValueSeed<'n, 's, 'r> {
+    pub node: Option<&'n mut Node>,
+    pub depth: usize,
+    pub scan: &'s mut Scan<'r>,
+}
 
-impl From<JiterError> for Unreadable {
-    fn from(_: JiterError) -> Unreadable {
-        Unreadable
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if self.node.is_some() {
+            deserializer.deserialize_any(self)
+        } else {
+            deserializer.deserialize_ignored_any(IgnoredAny).map(drop)
+        }
     }
 }
 
-/// How deep arrays and objects may nest, as `serde_json`'s recursion limit allows.
-const NESTING_LIMIT: usize = 127;
-
-/// Walk the JSON value at `jiter`'s position (already peeked as `peek`), at nesting `depth`:
-/// its type is noted in `node` and its fields and items in their nodes, down to [`MAX_DEPTH`];
-/// with no node (deeper, or past the caps) the value is only read.
-pub(super) fn walk(
-    jiter: &mut Jiter<'_>,
-    peek: Peek,
-    node: Option<&mut Node>,
-    depth: usize,
-    scan: &mut Scan<'_>,
-) -> Result<(), Unreadable> {
-    let found = match peek {
-        Peek::Array | Peek::Object if depth >= NESTING_LIMIT => return Err(Unreadable),
-        Peek::Array => return walk_array(jiter, node, depth, scan),
-        Peek::Object => return walk_object(jiter, node, depth, scan),
-        Peek::String => jiter.known_skip(peek).map(|()| JsonType::String)?,
-        Peek::Null => jiter.known_null().map(|()| JsonType::Null)?,
-        Peek::True | Peek::False => jiter.known_bool(peek).map(|_| JsonType::Boolean)?,
-        _ => number_type(jiter.known_number_bytes(peek)?),
-    };
-    if let Some(node) = node {
-        node.note(found, scan);
+impl ValueSeed<'_, '_, '_> {
+    fn leaf<E>(self, t: JsonType) -> Result<(), E> {
+        if let Some(node) = self.node {
+            node.note(t, self.scan);
+        }
+        Ok(())
     }
-    Ok(())
 }
 
-/// An array: its items walked into the node's item node.
-fn walk_array(
-    jiter: &mut Jiter<'_>,
-    mut node: Option<&mut Node>,
-    depth: usize,
-    scan: &mut Scan<'_>,
-) -> Result<(), Unreadable> {
-    let tracked = depth < MAX_DEPTH;
-    let mut element = jiter.known_array()?;
-    while let Some(peek) = element {
-        let items = node.as_deref_mut().filter(|_| tracked).and_then(|n| n.items(scan));
-        walk(jiter, peek, items, depth + 1, scan)?;
-        element = jiter.array_step()?;
+impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
     }
-    if let Some(node) = node {
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.leaf(JsonType::Null)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.leaf(JsonType::Boolean)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.leaf(JsonType::Integer)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.leaf(JsonType::Integer)
+    }
+
+    /// serde_json hands over integers too large for 64 bits as floats: they count as numbers.
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.leaf(JsonType::Number)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        self.leaf(JsonType::String)
+    }
+
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
+        self.leaf(JsonType::String)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let ValueSeed { node, depth, scan } = self;
+        let node = node.expect("untracked values are ignored, not visited");
+        if depth < MAX_DEPTH {
+            loop {
+                let items = node.items(scan);
+                if seq.next_element_seed(ValueSeed { node: items, depth: depth + 1, scan: &mut *scan })?.is_none() {
+                    break;
+                }
+            }
+        } else {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+        }
         node.note(JsonType::Array, scan);
+        Ok(())
     }
-    Ok(())
-}
 
-/// An object: each field found (or added) in the node and its value walked into it; the
-/// record's key is kept as the node's example.
-fn walk_object(
-    jiter: &mut Jiter<'_>,
-    mut node: Option<&mut Node>,
-    depth: usize,
-    scan: &mut Scan<'_>,
-) -> Result<(), Unreadable> {
-    let tracked = depth < MAX_DEPTH;
-    if let Some(node) = node.as_deref_mut() {
-        node.last = 0;
-    }
-    let mut next = jiter.known_object()?.map(|name| field_of(node.as_deref_mut(), tracked, name, scan));
-    while let Some(slot) = next {
-        let child = match (slot, node.as_deref_mut()) {
-            (Some(i), Some(n)) => Some(&mut n.fields[i].1),
-            _ => None,
-        };
-        let peek = jiter.peek()?;
-        walk(jiter, peek, child, depth + 1, scan)?;
-        next = jiter.next_key()?.map(|name| field_of(node.as_deref_mut(), tracked, name, scan));
-    }
-    if let Some(node) = node {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let ValueSeed { node, depth, scan } = self;
+        let node = node.expect("untracked values are ignored, not visited");
+        if depth < MAX_DEPTH {
+            node.last = 0;
+            while let Some(slot) = map.next_key_seed(KeySeed { node: &mut *node, scan: &mut *scan })? {
+                let child = slot.map(|i| &mut node.fields[i].1);
+                map.next_value_seed(ValueSeed { node: child, depth: depth + 1, scan: &mut *scan })?;
+            }
+        } else {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        }
         if node.example.is_none() && scan.checking {
             node.example = scan.key.map(Into::into);
         }
         node.note(JsonType::Object, scan);
+        Ok(())
     }
-    Ok(())
 }
 
-/// The index of field `name` in `node` when the node is tracked at this depth.
-fn field_of(node: Option<&mut Node>, tracked: bool, name: &str, scan: &mut Scan<'_>) -> Option<usize> {
-    node.filter(|_| tracked)?.field(name, scan)
+/// Reads one key and finds (or adds) its field.
+struct KeySeed<'n, 's, 'r> {
+    node: &'n mut Node,
+    scan: &'s mut Scan<'r>,
 }
 
-/// A number's type as `serde_json` reads it: an integer when it is written as one and fits
-/// 64 bits, otherwise a number.
-fn number_type(text: &[u8]) -> JsonType {
-    let integer = !text.iter().any(|b| matches!(b, b'.' | b'e' | b'E'))
-        && std::str::from_utf8(text).is_ok_and(|t| t.parse::<i64>().is_ok() || t.parse::<u64>().is_ok());
-    if integer { JsonType::Integer } else { JsonType::Number }
+impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_, '_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_, '_, '_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self.node.field(key, self.scan))
+    }
 }

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use jiter::Jiter;
+use serde::de::DeserializeSeed;
 use serde_json::value::RawValue;
 
 use super::change::Deviation;
 use super::drift::{Drift, Examples};
-use super::infer::{Node, Scan, Unreadable, walk};
+use super::infer::{Node, Scan, ValueSeed};
 use super::json_type::JsonType;
 use super::path::FieldPath;
 use super::shape::StreamSchema;
@@ -69,22 +69,19 @@ impl SchemaObserver {
     /// deviates from the baseline, one entry per field and kind of change. `key` is the
     /// record's primary key, kept as an example.
     ///
-    /// The few texts the walk does not read but `serde_json` accepts as a `RawValue` (an escaped
-    /// lone surrogate such as `"\ud800"`, nesting deeper than 127) are accepted and counted as
-    /// records; their shape is learned up to that value. A number beyond f64 such as `1e400` is a
-    /// number. An invalid record leaves the record count unchanged, though fields read before
-    /// the error stay counted.
+    /// The few texts that serde_json accepts only without decoding them (a number beyond f64
+    /// such as `1e400`, an escaped lone surrogate such as `"\ud800"`, nesting deeper than 128)
+    /// are accepted and counted as records; their shape is learned up to that value. An invalid
+    /// record leaves the record count unchanged, though fields read before the error stay
+    /// counted.
     pub fn observe(&mut self, json: &str, key: Option<&str>) -> Result<&[Deviation], InvalidJson> {
         self.deviations.clear();
         let root_before = self.root.counts;
         let checking = self.baseline.is_some();
         let mut scan = Scan { checking, key, deviations: &mut self.deviations, nodes: self.nodes };
-        let mut jiter = Jiter::new(json.as_bytes());
-        let scanned = jiter
-            .peek()
-            .map_err(Unreadable::from)
-            .and_then(|peek| walk(&mut jiter, peek, Some(&mut self.root), 0, &mut scan))
-            .and_then(|()| jiter.finish().map_err(Unreadable::from));
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let seed = ValueSeed { node: Some(&mut self.root), depth: 0, scan: &mut scan };
+        let scanned = seed.deserialize(&mut deserializer).and_then(|()| deserializer.end());
         self.nodes = scan.nodes;
         if scanned.is_err() {
             self.root.counts = root_before;
