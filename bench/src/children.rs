@@ -10,6 +10,7 @@ use apiary_e2e::spawn::MockProcess;
 
 use crate::Paths;
 use crate::figures::{Table, per_second};
+use crate::measure;
 
 /// Pages and records per page of the host-overhead run (GitHub issue-like records, ~1.2 KB).
 const PAGES: u64 = 2_000;
@@ -65,36 +66,22 @@ pub fn run_apiary(paths: &Paths, home: &Path, pipeline: &Path, base_url: &str) -
     run_measured(&mut command, "apiary run")
 }
 
-/// Run `command` to its end and measure it; `what` names it in errors.
+/// Run `command` to its end and measure it (through [`measure::wrapped`], so its peak RSS is
+/// its own); `what` names it in errors.
 pub fn run_measured(command: &mut Command, what: &str) -> Result<Run> {
     use std::io::Read;
+    let usage_file = tempfile::NamedTempFile::new()?;
+    let mut wrapper = measure::wrapped(command, usage_file.path())?;
     let started = Instant::now();
-    let mut child = command.stdout(std::process::Stdio::piped()).spawn().with_context(|| format!("starting {what}"))?;
+    let mut child = wrapper.stdout(std::process::Stdio::piped()).spawn().with_context(|| format!("starting {what}"))?;
     let mut stdout = String::new();
     child.stdout.take().expect("piped").read_to_string(&mut stdout)?;
-    let (ok, usage) = wait_with_rusage(child.id() as i32)?;
-    if !ok {
+    if !child.wait()?.success() {
         bail!("{what} failed");
     }
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Ok(Run {
-        secs: started.elapsed().as_secs_f64(),
-        peak_rss_kib: usage.ru_maxrss as u64,
-        cpu_secs: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-        stdout,
-    })
-}
-
-/// Wait for a child and read its resource usage (Linux reports the peak RSS in KiB).
-fn wait_with_rusage(pid: i32) -> Result<(bool, libc::rusage)> {
-    let mut status = 0;
-    // SAFETY: plain libc call on a child of ours; `usage` is written by the kernel.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if waited != pid {
-        bail!("wait4 failed");
-    }
-    Ok((libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage))
+    let secs = started.elapsed().as_secs_f64();
+    let usage = measure::read(usage_file.path())?;
+    Ok(Run { secs, peak_rss_kib: usage.peak_rss_kib, cpu_secs: usage.cpu_secs, stdout })
 }
 
 /// Mock API for the generated collection of `pages` pages.

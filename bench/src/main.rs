@@ -9,6 +9,7 @@ mod coordination;
 mod figures;
 mod idle;
 mod in_process;
+mod measure;
 mod peer;
 mod schemas;
 mod sinks;
@@ -27,8 +28,17 @@ pub struct Paths {
     pub bench_wasm: PathBuf,
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args.first().is_some_and(|a| a == measure::FLAG) {
+        // Decided before the runtime starts: the wrapper stays small when it forks.
+        return measure::run_wrapper(&args[1..]);
+    }
+    tokio::runtime::Runtime::new()?.block_on(benchmark())
+}
+
+/// Every figure selected on the command line, measured and printed as one table.
+async fn benchmark() -> Result<()> {
     let bin = std::env::current_exe()?.parent().context("binary folder")?.to_path_buf();
     let target = bin.parent().context("target folder")?.to_path_buf();
     let wasm = target.join("wasm32-wasip2/release");

@@ -180,3 +180,21 @@ fn records_only_raw_value_accepts_still_count_as_records() {
     assert_eq!(schema.root.types.types().to_string(), "number|object|array");
     assert_eq!(schema.root.fields["id"].present(), 2, "learned up to the number serde cannot decode");
 }
+
+#[test]
+fn numbers_are_typed_as_serde_json_reads_them_and_escaped_keys_are_decoded() {
+    let mut observer = SchemaObserver::new(None);
+    let json = r#"{"big":123456789012345678901234567890,"min":-9223372036854775808,"max":18446744073709551615,
+                   "one":1.0,"exp":1e5,"zero":-0,"\u0069d":7,"id":8}"#;
+    observer.observe(json, None).unwrap();
+    let schema = observer.finish().schema;
+    let types = |path: &str| schema.root.fields[path].types.types().to_string();
+    assert_eq!(types("big"), "number", "beyond 64 bits serde_json reads a float");
+    for integer in ["min", "max"] {
+        assert_eq!(types(integer), "integer", "{integer}");
+    }
+    for number in ["one", "exp", "zero"] {
+        assert_eq!(types(number), "number", "{number} (serde_json keeps `-0` a float, for its sign)");
+    }
+    assert_eq!(schema.root.fields["id"].present(), 2, "`\\u0069d` is `id`");
+}

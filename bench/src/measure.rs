@@ -1,0 +1,78 @@
+//! Resource usage of a measured child, taken cleanly. Linux counts in a process's peak RSS the
+//! pages of the process it was forked from, up to its `exec`: a child started by this benchmark
+//! after the in-process figures (which hold parsed pages in memory) would report the
+//! benchmark's own size. So each measured command is started by a fresh, small
+//! `apiary-bench --measure` process, which waits for it and writes its usage to a file.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The first argument that makes `apiary-bench` a measuring wrapper:
+/// `apiary-bench --measure USAGE-FILE PROGRAM [ARGS...]`.
+pub const FLAG: &str = "--measure";
+
+/// What a command used: peak RSS in KiB, user + system CPU seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// Peak resident set size, KiB.
+    pub peak_rss_kib: u64,
+    /// User + system CPU seconds.
+    pub cpu_secs: f64,
+}
+
+/// `command`, to be started through the wrapper writing its usage to `usage_file`: the same
+/// program, arguments, environment and folder.
+pub fn wrapped(command: &Command, usage_file: &Path) -> Result<Command> {
+    let mut wrapper = Command::new(std::env::current_exe()?);
+    wrapper.arg(FLAG).arg(usage_file).arg(command.get_program()).args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapper.env(key, value),
+            None => wrapper.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
+    Ok(wrapper)
+}
+
+/// The usage the wrapper wrote to `usage_file`.
+pub fn read(usage_file: &Path) -> Result<Usage> {
+    let text = std::fs::read_to_string(usage_file).context("the measuring wrapper's usage file")?;
+    let mut fields = text.split_whitespace();
+    let mut next = || fields.next().context("a short usage file");
+    Ok(Usage { peak_rss_kib: next()?.parse()?, cpu_secs: next()?.parse()? })
+}
+
+/// The wrapper's side (`args` after [`FLAG`]): run the program with stdin, stdout and stderr
+/// inherited, write its usage, and fail when it failed.
+pub fn run_wrapper(args: &[OsString]) -> Result<()> {
+    let [usage_file, program, rest @ ..] = args else {
+        bail!("usage: apiary-bench {FLAG} USAGE-FILE PROGRAM [ARGS...]")
+    };
+    let child = Command::new(program).args(rest).spawn().with_context(|| format!("starting {program:?}"))?;
+    let (ok, usage) = wait_with_rusage(child.id() as i32)?;
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu_secs = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    std::fs::write(usage_file, format!("{} {cpu_secs}\n", usage.ru_maxrss))?;
+    if !ok {
+        bail!("{program:?} failed");
+    }
+    Ok(())
+}
+
+/// Wait for a child and read its resource usage (Linux reports the peak RSS in KiB).
+fn wait_with_rusage(pid: i32) -> Result<(bool, libc::rusage)> {
+    let mut status = 0;
+    // SAFETY: plain libc call on a child of ours; `usage` is written by the kernel.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if waited != pid {
+        bail!("wait4 failed");
+    }
+    Ok((libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage))
+}
