@@ -39,7 +39,7 @@ pub use letter_index::RequestKey;
 pub use raw::{ExchangeWrite, RawExchange, RawMeta};
 pub use runs::{RunKind, RunOutcome, RunRecord};
 pub use schemas::{AcceptedSchema, ObservedSchema, SchemaPoint, SchemaSource};
-pub use sync_state::{Completion, FrontierEntry, RawRequest, SyncState};
+pub use sync_state::{Completion, FrontierEntry, RawRequest, SyncState, Unprocessed};
 use tables::META;
 
 use crate::model::ConnectorIdentity;

@@ -18,6 +18,15 @@ use super::tables::{CHECKPOINTS, FRONTIER, META, RAW_META, SYNC_STATE, UNPROCESS
 use super::{Counts, ExchangeId, FrontierId, NewDeadLetter, RunContext, RunId, Store, StoreError, codec, db_error};
 use crate::model::Request;
 
+/// Exchanges stored to be parsed and not processed yet ([`Store::unprocessed`]).
+#[derive(Debug, Clone, Default)]
+pub struct Unprocessed {
+    /// Those whose frontier entry is in the frontier, with the entry.
+    pub answering: Vec<(ExchangeId, FrontierEntry)>,
+    /// Those whose entry was lost with the completion of the page that found it.
+    pub orphaned: Vec<(ExchangeId, RawRequest)>,
+}
+
 /// A stored page's request and the stream it was fetched for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRequest {
@@ -118,41 +127,24 @@ impl Store {
         Ok(entries)
     }
 
-    /// Exchanges of the pipeline stored but not processed, with the entry each answers. A mark
-    /// whose entry never reached the frontier (a crash between a page's raw commit and its
-    /// parent's completion) is not one: see [`Store::orphaned`].
-    pub fn unprocessed(&self, pipeline: &str) -> Result<Vec<(ExchangeId, FrontierEntry)>, StoreError> {
-        let read = self.read()?;
-        let marks = read.open_table(UNPROCESSED).map_err(db_error)?;
-        let frontier = read.open_table(FRONTIER).map_err(db_error)?;
-        let mut found = Vec::new();
-        for row in marks.range((pipeline, 0)..=(pipeline, u64::MAX)).map_err(db_error)? {
-            let (exchange, entry) = row.map_err(db_error)?;
-            if let Some(v) = frontier.get((pipeline, entry.value())).map_err(db_error)? {
-                found.push((ExchangeId(exchange.value().1), codec::from_json("frontier", v.value())?));
-            }
-        }
-        Ok(found)
-    }
-
-    /// Pages of the pipeline stored to be parsed whose frontier entry never reached the frontier
-    /// (a crash between a page's raw commit and the completion of the page that found it), with
-    /// their stream and stored request. A resumed stream parses such a page from storage when
-    /// the same request comes up again, instead of fetching it again.
-    pub fn orphaned(&self, pipeline: &str) -> Result<Vec<(ExchangeId, RawRequest)>, StoreError> {
+    /// Exchanges of the pipeline stored to be parsed but not processed, in one scan of their
+    /// marks: those whose frontier entry is there, and those whose entry never reached the
+    /// frontier (a crash between a page's raw commit and the completion of the page that found
+    /// it), with their stored request. A resumed stream parses the first from storage at once,
+    /// the second when the same request comes up again, instead of fetching either again.
+    pub fn unprocessed(&self, pipeline: &str) -> Result<Unprocessed, StoreError> {
         let read = self.read()?;
         let marks = read.open_table(UNPROCESSED).map_err(db_error)?;
         let frontier = read.open_table(FRONTIER).map_err(db_error)?;
         let metas = read.open_table(RAW_META).map_err(db_error)?;
-        let mut found = Vec::new();
+        let mut found = Unprocessed::default();
         for row in marks.range((pipeline, 0)..=(pipeline, u64::MAX)).map_err(db_error)? {
             let (exchange, entry) = row.map_err(db_error)?;
-            if frontier.get((pipeline, entry.value())).map_err(db_error)?.is_some() {
-                continue;
-            }
-            let id = exchange.value().1;
-            if let Some(meta) = super::tables::get_json::<super::RawMeta>(&metas, RAW_META, id)? {
-                found.push((ExchangeId(id), RawRequest { stream: meta.stream, request: meta.request }));
+            let id = ExchangeId(exchange.value().1);
+            if let Some(v) = frontier.get((pipeline, entry.value())).map_err(db_error)? {
+                found.answering.push((id, codec::from_json("frontier", v.value())?));
+            } else if let Some(meta) = super::tables::get_json::<super::RawMeta>(&metas, RAW_META, id.0)? {
+                found.orphaned.push((id, RawRequest { stream: meta.stream, request: meta.request }));
             }
         }
         Ok(found)

@@ -14,14 +14,14 @@ pub async fn run_streams(shared: &Arc<Shared>, streams: &[String]) -> Result<(),
     let state = shared.store.sync_state(pipeline)?.unwrap_or_default();
     let frontier = shared.store.frontier(pipeline)?;
     let unprocessed = shared.store.unprocessed(pipeline)?;
-    let orphaned = shared.store.orphaned(pipeline)?;
     let mut tasks = tokio::task::JoinSet::new();
     for stream in streams {
         let resume = StreamResume {
             started: state.started_streams.contains(stream),
             entries: frontier.iter().filter(|e| &e.stream == stream).cloned().collect(),
-            unprocessed: unprocessed.iter().filter(|(_, e)| &e.stream == stream).cloned().collect(),
-            orphaned: orphaned
+            unprocessed: unprocessed.answering.iter().filter(|(_, e)| &e.stream == stream).cloned().collect(),
+            orphaned: unprocessed
+                .orphaned
                 .iter()
                 .filter(|(_, r)| &r.stream == stream)
                 .map(|(id, r)| (*id, r.request.clone()))

@@ -84,9 +84,10 @@ pub async fn process(
             durable.wait().await?;
         }
         let error = match verdict {
-            Verdict::Accept(page) => {
+            Verdict::Accept(mut page) => {
                 let exchange = Fetched { id: exchange_id, at_ms: fetched_at_ms, under: fetched_under };
-                return Ok(Settling::of(shared, stream, entry, exchange, pending).settle(shared, page, durable.take()));
+                let settling = Settling::of(shared, stream, entry, exchange, pending, std::mem::take(&mut page.next));
+                return Ok(settling.settle(shared, page, durable.take()));
             }
             Verdict::Refetch { reason, asked } => {
                 let failure = asked.map_or(Failure::Malformed, Failure::RetryLater);
@@ -247,17 +248,24 @@ struct Settling {
 }
 
 impl Settling {
-    /// Take the page's turn now, when its outcome is decided.
-    fn of(shared: &Shared, stream: &str, entry: FrontierEntry, exchange: Fetched, counts: Counts) -> Settling {
+    /// Take the page's turn now, when its outcome is decided, and reserve its follow-ups
+    /// `requests` (stored relative to the base URL, or to the one the page was fetched under).
+    fn of(
+        shared: &Shared,
+        stream: &str,
+        entry: FrontierEntry,
+        exchange: Fetched,
+        counts: Counts,
+        requests: Vec<Request>,
+    ) -> Settling {
         let turn = shared.turn(stream);
-        Settling { stream: stream.to_string(), entry, exchange, next: Vec::new(), counts, turn }
+        let next = shared.new_entries(stream, requests, exchange.under.as_deref());
+        Settling { stream: stream.to_string(), entry, exchange, next, counts, turn }
     }
 
-    /// The page's follow-ups, to fetch now (stored relative to the base URL, or to the one the
-    /// page was fetched under), and the rest of its work: wait for its raw commit, check its
-    /// records, queue its commit in turn.
-    fn settle(mut self, shared: &Arc<Shared>, mut page: Page, durable: Option<Durable>) -> Processed {
-        self.next = shared.new_entries(&self.stream, std::mem::take(&mut page.next), self.exchange.under.as_deref());
+    /// The page's follow-ups, to fetch now, and the rest of its work: wait for its raw commit,
+    /// check its records, queue its commit in turn.
+    fn settle(self, shared: &Arc<Shared>, page: Page, durable: Option<Durable>) -> Processed {
         let next = self.next.clone();
         let shared = shared.clone();
         let settle = async move {
