@@ -23,7 +23,16 @@ const GUESTS: &[(&str, &str, &str)] = &[
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for watched in ["sdk/src", "sdk/Cargo.toml", "wit", "connectors", "tests/connectors", "Cargo.lock"] {
+    for watched in [
+        "sdk/src",
+        "sdk/Cargo.toml",
+        "vendor",
+        ".cargo/config.toml",
+        "wit",
+        "connectors",
+        "tests/connectors",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -78,8 +78,9 @@ fn type_name(name: &str) -> String {
 }
 
 /// The files of a new connector, by path.
-const FILES: [(&str, &str); 5] = [
+const FILES: [(&str, &str); 6] = [
     ("Cargo.toml", include_str!("template/Cargo.toml.txt")),
+    (".cargo/config.toml", include_str!("template/cargo-config.toml")),
     ("src/lib.rs", include_str!("template/lib.rs.txt")),
     ("src/tests.rs", include_str!("template/tests.rs.txt")),
     ("fixtures/items.json", include_str!("template/items.json")),
@@ -99,6 +100,8 @@ mod tests {
         let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
         let version = concat!("apiary-sdk = \"", env!("CARGO_PKG_VERSION"), "\"");
         assert!(cargo.contains("name = \"my-api-connector\"") && cargo.contains(version), "{cargo}");
+        let config = std::fs::read_to_string(root.join(".cargo/config.toml")).unwrap();
+        assert!(config.contains("target-feature=+simd128"), "{config}");
         let local = scaffold("local", dir.path(), &SdkSource::Path(dir.path().to_path_buf())).unwrap();
         let cargo = std::fs::read_to_string(local.join("Cargo.toml")).unwrap();
         assert!(cargo.contains("apiary-sdk = { path = "), "{cargo}");

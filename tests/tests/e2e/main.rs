@@ -16,6 +16,7 @@ mod fetching;
 mod guards;
 mod interrupted;
 mod large;
+mod parsing_in_wasm;
 mod pg;
 mod redirects;
 mod resume;
