@@ -19,10 +19,10 @@ fn github() -> &'static LoadedConnector {
 }
 
 /// Parse `body` as a page of the github connector's `issues`, in wasm.
-fn parse(body: &str) -> Result<apiary_host::model::Page, ParseError> {
+fn parse(body: impl AsRef<[u8]>) -> Result<apiary_host::model::Page, ParseError> {
     let request =
         Request { endpoint: "issues".into(), method: Method::Get, url: "/issues".into(), headers: vec![], body: None };
-    let response = Response { status: 200, headers: vec![], body: body.as_bytes().to_vec() };
+    let response = Response { status: 200, headers: vec![], body: body.as_ref().to_vec() };
     github().parse(&Exchange { request, response, fetched_at_ms: 0 }).expect("the call itself succeeds")
 }
 
@@ -69,4 +69,20 @@ fn a_raw_control_character_anywhere_in_a_string_makes_the_page_malformed() {
             }
         }
     }
+}
+
+#[test]
+fn a_body_that_is_not_utf8_is_malformed_wherever_the_bad_byte_is() {
+    let good = format!(r#"[{{"id":1,"title":"{}"}}]"#, text(60, 30, "é"));
+    for at in [3, 16, 20, 31, 32, 40, good.len() - 3] {
+        for bad in [&[0xff][..], &[0xc3], &[0xe2, 0x86]] {
+            let mut body = good.as_bytes().to_vec();
+            body.splice(at..at, bad.iter().copied());
+            match parse(&body) {
+                Err(ParseError::Malformed(message)) => assert!(message.contains("not UTF-8"), "at {at}: {message}"),
+                other => panic!("{bad:?} at {at} was accepted: {other:?}"),
+            }
+        }
+    }
+    assert!(parse(&good).is_ok(), "the page without the bad bytes parses");
 }
