@@ -33,8 +33,8 @@ enum Attempted {
 pub struct Processed {
     /// Follow-up entries, to fetch now.
     pub next: Vec<FrontierEntry>,
-    /// The rest of an accepted page's work, to run while `next` is fetched: its raw commit
-    /// awaited, its records checked, its commit queued in its turn.
+    /// The rest of an accepted page's work, to run while `next` is fetched: its records
+    /// checked, its raw commit awaited, its commit queued in its turn.
     pub settle: Option<Settle>,
 }
 
@@ -263,17 +263,19 @@ impl Settling {
         Settling { stream: stream.to_string(), entry, exchange, next, counts, turn }
     }
 
-    /// The page's follow-ups, to fetch now, and the rest of its work: wait for its raw commit,
-    /// check its records, queue its commit in turn.
+    /// The page's follow-ups, to fetch now, and the rest of its work: check its records, wait
+    /// for its raw commit, queue its commit in turn.
     fn settle(self, shared: &Arc<Shared>, page: Page, durable: Option<Durable>) -> Processed {
         let next = self.next.clone();
         let shared = shared.clone();
         let settle = async move {
+            // The records are checked while the raw exchange commits; only the page's own
+            // commit must wait for it.
+            let origin = PageOrigin { stream: &self.stream, request: &self.entry.request, exchange: self.exchange.id };
+            let checked = shared.schemas.check(origin, page, &shared.connector);
             if let Some(mut durable) = durable {
                 durable.wait().await?;
             }
-            let origin = PageOrigin { stream: &self.stream, request: &self.entry.request, exchange: self.exchange.id };
-            let checked = shared.schemas.check(origin, page, &shared.connector);
             self.commit(&shared, checked).await
         };
         Processed { next, settle: Some(Box::pin(settle)) }
