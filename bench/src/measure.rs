@@ -3,10 +3,18 @@
 //! after the in-process figures (which hold parsed pages in memory) would report the
 //! benchmark's own size. So each measured command is started by a fresh, small
 //! `apiary-bench --measure` process, which waits for it and writes its usage to a file.
+//!
+//! The peak RSS also counts the pages of the program's own file that are mapped in, and how
+//! many are depends on the page cache (a binary just built or copied has more mapped around
+//! each fault): the same run measured 30 MiB or 35 MiB. So the wrapper also samples the
+//! child's anonymous memory (`RssAnon`, what it allocated), which does not depend on that.
 
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -14,14 +22,19 @@ use anyhow::{Context, Result, bail};
 /// `apiary-bench --measure USAGE-FILE PROGRAM [ARGS...]`.
 pub const FLAG: &str = "--measure";
 
-/// What a command used: peak RSS in KiB, user + system CPU seconds.
+/// What a command used: peak RSS and peak anonymous memory in KiB, user + system CPU seconds.
 #[derive(Debug, Clone, Copy)]
 pub struct Usage {
     /// Peak resident set size, KiB.
     pub peak_rss_kib: u64,
     /// User + system CPU seconds.
     pub cpu_secs: f64,
+    /// Peak anonymous resident memory (`RssAnon`, sampled every [`SAMPLE`]), KiB.
+    pub peak_anon_kib: u64,
 }
+
+/// How often the wrapper samples the child's anonymous memory.
+const SAMPLE: Duration = Duration::from_millis(2);
 
 /// `command`, to be started through the wrapper writing its usage to `usage_file`: the same
 /// program, arguments, environment and folder.
@@ -45,7 +58,7 @@ pub fn read(usage_file: &Path) -> Result<Usage> {
     let text = std::fs::read_to_string(usage_file).context("the measuring wrapper's usage file")?;
     let mut fields = text.split_whitespace();
     let mut next = || fields.next().context("a short usage file");
-    Ok(Usage { peak_rss_kib: next()?.parse()?, cpu_secs: next()?.parse()? })
+    Ok(Usage { peak_rss_kib: next()?.parse()?, cpu_secs: next()?.parse()?, peak_anon_kib: next()?.parse()? })
 }
 
 /// The wrapper's side (`args` after [`FLAG`]): run the program with stdin, stdout and stderr
@@ -55,14 +68,36 @@ pub fn run_wrapper(args: &[OsString]) -> Result<()> {
         bail!("usage: apiary-bench {FLAG} USAGE-FILE PROGRAM [ARGS...]")
     };
     let child = Command::new(program).args(rest).spawn().with_context(|| format!("starting {program:?}"))?;
+    let running = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (running, pid) = (running.clone(), child.id());
+        std::thread::spawn(move || peak_anon_kib(pid, &running))
+    };
     let (ok, usage) = wait_with_rusage(child.id() as i32)?;
+    running.store(false, Ordering::Relaxed);
+    let anon = sampler.join().unwrap_or(0);
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let cpu_secs = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-    std::fs::write(usage_file, format!("{} {cpu_secs}\n", usage.ru_maxrss))?;
+    std::fs::write(usage_file, format!("{} {cpu_secs} {anon}\n", usage.ru_maxrss))?;
     if !ok {
         bail!("{program:?} failed");
     }
     Ok(())
+}
+
+/// The largest `RssAnon` of process `pid` seen while `running`, KiB.
+fn peak_anon_kib(pid: u32, running: &AtomicBool) -> u64 {
+    let status = format!("/proc/{pid}/status");
+    let mut peak = 0;
+    while running.load(Ordering::Relaxed) {
+        let anon = std::fs::read_to_string(&status).ok().and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("RssAnon:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+        peak = peak.max(anon.unwrap_or(0));
+        std::thread::sleep(SAMPLE);
+    }
+    peak
 }
 
 /// Wait for a child and read its resource usage (Linux reports the peak RSS in KiB).
