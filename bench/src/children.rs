@@ -51,12 +51,8 @@ pub const UNLIMITED: &str = "[buckets.core]\nrequests = 1000000\nper-ms = 1000\n
 pub struct Run {
     /// Wall-clock seconds.
     pub secs: f64,
-    /// Peak resident set size, KiB.
-    pub peak_rss_kib: u64,
-    /// Peak anonymous resident memory (what the process allocated), KiB.
-    pub peak_anon_kib: u64,
-    /// User + system CPU seconds of the process.
-    pub cpu_secs: f64,
+    /// Its peak memory and CPU time, as the measuring wrapper saw them.
+    pub usage: measure::Usage,
     /// What it printed on stdout.
     pub stdout: String,
 }
@@ -83,13 +79,7 @@ pub fn run_measured(command: &mut Command, what: &str) -> Result<Run> {
     }
     let secs = started.elapsed().as_secs_f64();
     let usage = measure::read(usage_file.path())?;
-    Ok(Run {
-        secs,
-        peak_rss_kib: usage.peak_rss_kib,
-        peak_anon_kib: usage.peak_anon_kib,
-        cpu_secs: usage.cpu_secs,
-        stdout,
-    })
+    Ok(Run { secs, usage, stdout })
 }
 
 /// Mock API for the generated collection of `pages` pages.
@@ -179,12 +169,13 @@ pub fn memory(paths: &Paths, table: &mut Table) -> Result<()> {
         runs.push(run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?);
     }
     let mib = |kib: u64| kib as f64 / 1024.0;
-    let peak = |run: &Run| format!("{:.0} MiB ({:.0} MiB anonymous)", mib(run.peak_rss_kib), mib(run.peak_anon_kib));
+    let peak =
+        |u: &measure::Usage| format!("{:.0} MiB ({:.0} MiB anonymous)", mib(u.peak_rss_kib), mib(u.peak_anon_kib));
     table.add(
         "4. peak RSS, 10,000-page vs 1,000-page sync",
-        peak(&runs[1]),
-        peak(&runs[0]),
-        mib(runs[1].peak_rss_kib) / mib(runs[0].peak_rss_kib),
+        peak(&runs[1].usage),
+        peak(&runs[0].usage),
+        mib(runs[1].usage.peak_rss_kib) / mib(runs[0].usage.peak_rss_kib),
         "<= 1.2",
     );
     Ok(())

@@ -38,8 +38,8 @@ pub fn python_peer(paths: &Paths, table: &mut Table) -> Result<()> {
     let rate = |secs: f64| per_second(records as f64, secs);
     table.add(
         "8. records/s, 1.5 KB records (500 Link + 50 cursor pages), `apiary run` (bench connector, fresh home) vs Python stdlib loop",
-        describe(&run, rate(run.secs), rate(run.cpu_secs)),
-        describe(&python, rate(python.secs), rate(python.cpu_secs)),
+        describe(&run, rate(run.secs), rate(run.usage.cpu_secs)),
+        describe(&python, rate(python.secs), rate(python.usage.cpu_secs)),
         rate(run.secs) / rate(python.secs),
         ">= 3 (not done below 2)",
     );
@@ -53,9 +53,9 @@ fn describe(run: &Run, per_wall_second: f64, per_cpu_second: f64) -> String {
     format!(
         "{per_wall_second:.0}/s ({:.1} s; {per_cpu_second:.0}/CPU-s, CPU/wall {:.2}, peak {:.0} MiB, {:.0} MiB anonymous)",
         run.secs,
-        run.cpu_secs / run.secs,
-        run.peak_rss_kib as f64 / 1024.0,
-        run.peak_anon_kib as f64 / 1024.0
+        run.usage.cpu_secs / run.secs,
+        run.usage.peak_rss_kib as f64 / 1024.0,
+        run.usage.peak_anon_kib as f64 / 1024.0
     )
 }
 
