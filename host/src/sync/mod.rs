@@ -6,6 +6,7 @@
 
 mod committer;
 mod engine;
+mod loop_guard;
 mod replay;
 mod report;
 mod request;

@@ -14,7 +14,7 @@ use super::turns::Turn;
 use crate::accept::{self, PageOrigin, Verdict};
 use crate::clock::now_ms;
 use crate::fetch::{Failure, Redirect, RetryBudget, redirect_of};
-use crate::model::{Exchange, Method, Page, Request};
+use crate::model::{Exchange, Page, Request};
 use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, NewDeadLetter, RequestKey, Stage};
 
 /// How an attempt ended.
@@ -317,10 +317,4 @@ struct Fetched {
     at_ms: u64,
     /// The base URL it was fetched under, when an earlier process stored it.
     under: Option<String>,
-}
-
-/// What makes two requests the same for the loop guard: method, absolute URL, body.
-pub fn loop_key(shared: &Shared, request: &Request) -> (Method, String, Option<Vec<u8>>) {
-    let url = shared.fetcher.target().resolve(&request.url).map_or_else(|_| request.url.clone(), String::from);
-    (request.method, url, request.body.clone())
 }

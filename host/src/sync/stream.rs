@@ -7,7 +7,8 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::SyncError;
-use super::request::{loop_key, process};
+use super::loop_guard::loop_key;
+use super::request::process;
 use super::shared::Shared;
 use crate::clock::now_ms;
 use crate::model::{Request, SyncContext};
