@@ -20,12 +20,13 @@ pub struct JsonlSink {
     dir: PathBuf,
     files: BTreeMap<String, StreamFile>,
     lengths: BTreeMap<String, u64>,
-    dirty: bool,
 }
 
 struct StreamFile {
     path: PathBuf,
     writer: BufWriter<File>,
+    /// Written to since the last sync: only such files are synced (an fsync each).
+    dirty: bool,
 }
 
 impl JsonlSink {
@@ -41,7 +42,7 @@ impl JsonlSink {
                 lengths.insert(stream.to_string(), entry.metadata().map_err(error)?.len());
             }
         }
-        Ok(JsonlSink { dir: dir.to_path_buf(), files: BTreeMap::new(), lengths, dirty: false })
+        Ok(JsonlSink { dir: dir.to_path_buf(), files: BTreeMap::new(), lengths })
     }
 
     /// The file a stream's records go to.
@@ -79,23 +80,23 @@ impl JsonlSink {
         let file = self.file(stream)?;
         let result = file.writer.write_all(line.as_bytes()).and_then(|_| file.writer.write_all(b"\n"));
         result.map_err(|source| SinkError::File { path: file.path.clone(), source })?;
-        *self.lengths.entry(stream.to_string()).or_default() += line.len() as u64 + 1;
-        self.dirty = true;
+        file.dirty = true;
+        *self.lengths.get_mut(stream).expect("`file` makes the stream's entry") += line.len() as u64 + 1;
         Ok(())
     }
 
     /// Push buffered records to the files and make them durable, so the lengths can be
-    /// committed. Does nothing when nothing was written since the last call.
-    pub fn sync(&mut self) -> Result<(), SinkError> {
-        if !self.dirty {
-            return Ok(());
-        }
-        for file in self.files.values_mut() {
+    /// committed: only the files written since the last call, each with one fsync. Returns
+    /// how many files it synced.
+    pub fn sync(&mut self) -> Result<usize, SinkError> {
+        let mut synced = 0;
+        for file in self.files.values_mut().filter(|f| f.dirty) {
             let result = file.writer.flush().and_then(|_| file.writer.get_ref().sync_data());
             result.map_err(|source| SinkError::File { path: file.path.clone(), source })?;
+            file.dirty = false;
+            synced += 1;
         }
-        self.dirty = false;
-        Ok(())
+        Ok(synced)
     }
 
     fn file(&mut self, stream: &str) -> Result<&mut StreamFile, SinkError> {
@@ -107,7 +108,7 @@ impl JsonlSink {
                 .open(&path)
                 .map_err(|source| SinkError::File { path: path.clone(), source })?;
             self.lengths.entry(stream.to_string()).or_insert(0);
-            self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::new(file) });
+            self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::new(file), dirty: false });
         }
         Ok(self.files.get_mut(stream).expect("just inserted"))
     }
@@ -159,6 +160,20 @@ mod tests {
         sink.sync().unwrap();
         let text = std::fs::read_to_string(dir.path().join("items.jsonl")).unwrap();
         assert_eq!(text, "{\"amount\":12345678901234567.891,\"e\":1e400}\n{  \"a\": \"\\u00e9\"}\n");
+    }
+
+    #[test]
+    fn syncs_only_the_files_written_since_the_last_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = JsonlSink::open(dir.path()).unwrap();
+        sink.write_line("a", "{\"n\":1}").unwrap();
+        sink.write_line("b", "{\"n\":2}").unwrap();
+        assert_eq!(sink.sync().unwrap(), 2);
+        sink.write_line("b", "{\"n\":3}").unwrap();
+        assert_eq!(sink.sync().unwrap(), 1, "`a` has nothing new to make durable");
+        assert_eq!(sink.sync().unwrap(), 0);
+        assert_eq!(std::fs::read_to_string(dir.path().join("b.jsonl")).unwrap(), "{\"n\":2}\n{\"n\":3}\n");
+        assert_eq!(sink.lengths(), BTreeMap::from([("a".to_string(), 8), ("b".to_string(), 16)]));
     }
 
     #[test]
