@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 use super::{PageRef, Position, Sink, SinkError};
 use crate::model::Record;
 
+/// Each stream file's write buffer: a page of records reaches the file in a few writes
+/// (BufWriter's default of 8 KiB made about 19 a page of 100 records of 1.5 KB), while a
+/// pipeline of many streams holds little.
+const BUFFER_BYTES: usize = 64 << 10;
+
 /// The JSONL files of one pipeline.
 ///
 /// It knows the length of every file in its folder, so a sync can record how far the output is
@@ -108,7 +113,7 @@ impl JsonlSink {
                 .open(&path)
                 .map_err(|source| SinkError::File { path: path.clone(), source })?;
             self.lengths.entry(stream.to_string()).or_insert(0);
-            self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::new(file), dirty: false });
+            self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::with_capacity(BUFFER_BYTES, file), dirty: false });
         }
         Ok(self.files.get_mut(stream).expect("just inserted"))
     }
