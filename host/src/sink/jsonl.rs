@@ -113,7 +113,10 @@ impl JsonlSink {
                 .open(&path)
                 .map_err(|source| SinkError::File { path: path.clone(), source })?;
             self.lengths.entry(stream.to_string()).or_insert(0);
-            self.files.insert(stream.to_string(), StreamFile { path, writer: BufWriter::with_capacity(BUFFER_BYTES, file), dirty: false });
+            self.files.insert(
+                stream.to_string(),
+                StreamFile { path, writer: BufWriter::with_capacity(BUFFER_BYTES, file), dirty: false },
+            );
         }
         Ok(self.files.get_mut(stream).expect("just inserted"))
     }
