@@ -44,6 +44,8 @@ pub struct HttpOverrides {
     pub max_body_mib: Option<Bounded<1, 4096>>,
     /// Redirects followed per request (default 5; 0 stores a redirect as it came).
     pub max_redirects: Option<Bounded<0, 20>>,
+    /// Send a `Link` chain's next page while the page naming it is parsed (default true).
+    pub send_ahead: Option<bool>,
 }
 
 /// One `[buckets.NAME]` table.

@@ -15,6 +15,9 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Redirects followed per request; each hop is checked against the allowed hosts.
     pub max_redirects: u32,
+    /// Whether a `Link` chain's next page is sent while the page naming it is parsed
+    /// (`sync/send_ahead.rs`).
+    pub send_ahead: bool,
 }
 
 impl Default for HttpSettings {
@@ -24,6 +27,7 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(60),
             max_body_bytes: 64 << 20,
             max_redirects: 5,
+            send_ahead: true,
         }
     }
 }
@@ -37,6 +41,7 @@ impl HttpSettings {
             timeout: o.timeout_ms.map_or(d.timeout, |ms| Duration::from_millis(ms.get())),
             max_body_bytes: o.max_body_mib.map_or(d.max_body_bytes, |m| m.get_usize() << 20),
             max_redirects: o.max_redirects.map_or(d.max_redirects, |n| n.get_u32()),
+            send_ahead: o.send_ahead.unwrap_or(d.send_ahead),
         }
     }
 }

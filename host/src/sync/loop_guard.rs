@@ -1,6 +1,9 @@
 //! The loop guard's memory: a key for each request a stream sent in this run, so a page that
 //! links back to an earlier one ends the chain (as a `policy` dead letter) instead of looping.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
 use sha2::{Digest, Sha256};
 
 use super::shared::Shared;
@@ -39,6 +42,31 @@ pub fn loop_key(shared: &Shared, request: &Request) -> LoopKey {
     LoopKey::of(request.method, &url, request.body.as_deref())
 }
 
+/// The requests each stream of a run has sent, as [`LoopKey`]s.
+#[derive(Default)]
+pub struct LoopGuard {
+    sent: Mutex<HashMap<String, HashSet<LoopKey>>>,
+}
+
+impl LoopGuard {
+    /// Remember that `stream` sends `key`; `false` when it already did (a loop).
+    pub fn first_time(&self, stream: &str, key: LoopKey) -> bool {
+        let mut sent = self.sent.lock().expect("loop guard lock");
+        match sent.get_mut(stream) {
+            Some(keys) => keys.insert(key),
+            None => {
+                sent.insert(stream.to_string(), HashSet::from([key]));
+                true
+            }
+        }
+    }
+
+    /// Whether `stream` already sent `key`.
+    pub fn has_sent(&self, stream: &str, key: LoopKey) -> bool {
+        self.sent.lock().expect("loop guard lock").get(stream).is_some_and(|keys| keys.contains(&key))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +82,14 @@ mod tests {
         assert_ne!(key(Method::Post, "http://h/a", Some(b"{}")), key(Method::Post, "http://h/a", Some(b"[]")));
         // Moving bytes between the URL and the body changes the key (the parts are length-prefixed).
         assert_ne!(key(Method::Post, "http://h/ab", Some(b"c")), key(Method::Post, "http://h/a", Some(b"bc")));
+    }
+
+    #[test]
+    fn the_guard_remembers_each_streams_requests_apart() {
+        let (guard, page) = (LoopGuard::default(), LoopKey::of(Method::Get, "http://h/a?page=2", None));
+        assert!(!guard.has_sent("issues", page));
+        assert!(guard.first_time("issues", page));
+        assert!(guard.has_sent("issues", page) && !guard.first_time("issues", page), "the second time is a loop");
+        assert!(!guard.has_sent("events", page) && guard.first_time("events", page), "another stream's memory");
     }
 }

@@ -12,6 +12,7 @@ mod report;
 mod request;
 mod resume;
 mod schemas;
+mod send_ahead;
 mod session;
 mod shared;
 mod stream;

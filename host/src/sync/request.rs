@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::SyncError;
+use super::send_ahead::{Arrived, link_next};
 use super::shared::{Durable, Shared, ToStore};
 use super::turns::Turn;
 use crate::accept::{self, PageOrigin, Verdict};
@@ -77,8 +78,14 @@ pub async fn process(
             },
         };
         let (connector, fetched_at_ms) = (shared.connector.clone(), exchange.fetched_at_ms);
+        let link = page_link(shared, &exchange);
         let parsed = shared.blocking(move || connector.parse(&exchange)).await?;
         let verdict = accept::judge_page(parsed, shared.connector.limits());
+        let asked_for = match &verdict {
+            Verdict::Accept(page) => page.next.as_slice(),
+            _ => &[],
+        };
+        shared.send_ahead.learn(stream, link.as_ref(), asked_for, shared.fetcher.target());
         if let (Some(durable), false) = (&mut durable, matches!(verdict, Verdict::Accept(_))) {
             // What follows from an unused page must not reach the store before the page.
             durable.wait().await?;
@@ -119,9 +126,15 @@ pub async fn process(
     }
 }
 
+/// The `Link: rel="next"` target of a page, resolved.
+fn page_link(shared: &Shared, page: &Exchange) -> Option<url::Url> {
+    let target = shared.fetcher.target();
+    link_next(&page.response.headers, &target.resolve(&page.request.url).ok()?, target)
+}
+
 /// One attempt: send the request, following redirects hop by hop, storing every response.
 async fn attempt(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     stream: &str,
     entry: &FrontierEntry,
     request: &Request,
@@ -139,10 +152,11 @@ async fn attempt(
     };
     let mut hop_request = request.clone();
     for hop in 0.. {
-        let sent = tokio::select! {
+        let first_send = number == 1 && hop == 0;
+        let Arrived { attempt: sent, fetched_at_ms } = tokio::select! {
             biased;
             _ = shared.cancel.cancelled() => return Ok(Attempted::Stopped),
-            sent = fetcher.send(&hop_request, &url, number) => sent,
+            sent = send(shared, stream, &hop_request, &url, number, first_send) => sent,
         };
         pending.requests += 1;
         pending.rate_waited_ms += sent.rate_waited.as_millis() as u64;
@@ -160,7 +174,7 @@ async fn attempt(
         pending.throttled += u64::from(response.status == 429);
         let status = response.status;
         let stored_request = Request { url: fetcher.target().relative(url.as_str()), ..hop_request.clone() };
-        let exchange = Exchange { request: stored_request, response, fetched_at_ms: now_ms() };
+        let exchange = Exchange { request: stored_request, response, fetched_at_ms };
         let is_page = exchange.response.is_success();
         let (id, durable) = shared
             .store_exchange(ToStore {
@@ -174,6 +188,9 @@ async fn attempt(
             })
             .await?;
         if let Some(durable) = durable {
+            if shared.fetcher.http().send_ahead {
+                shared.send_ahead.guess(shared, stream, &exchange, &url, shared.in_flight_of(stream));
+            }
             return Ok(Attempted::Page(id, exchange, durable));
         }
         match redirect_of(fetcher.target(), &url, hop_request.method, &exchange.response) {
@@ -206,6 +223,27 @@ async fn attempt(
         });
     }
     unreachable!("every hop returns or continues")
+}
+
+/// Send `request` to `url` as attempt `number`; a request's first send takes the response of
+/// the same request sent ahead, when there is one.
+async fn send(
+    shared: &Arc<Shared>,
+    stream: &str,
+    request: &Request,
+    url: &url::Url,
+    number: u32,
+    first: bool,
+) -> Arrived {
+    let ahead = if first { shared.send_ahead.take(stream, request, url) } else { None };
+    if let Some(arrived) = match ahead {
+        Some(ahead) => ahead.arrival().await,
+        None => None,
+    } {
+        return arrived;
+    }
+    let attempt = shared.fetcher.send(request, url, number).await;
+    Arrived { attempt, fetched_at_ms: now_ms() }
 }
 
 /// Wait `wait` before the next attempt, counted as retry wait; `false` when the run is being

@@ -9,7 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
 use super::committer::{Committer, Report};
+use super::loop_guard::LoopGuard;
 use super::schemas::RunSchemas;
+use super::send_ahead::SendAhead;
 use super::shared::Shared;
 use super::turns::Turns;
 use crate::config::Pipeline;
@@ -112,6 +114,8 @@ impl Session {
             progress: Mutex::new(Progress::default()),
             committer,
             turns,
+            send_ahead: SendAhead::default(),
+            loop_guard: LoopGuard::default(),
         });
         (shared, self.warnings)
     }

@@ -9,7 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
 use super::committer::{Committer, Job, RawJob};
+use super::loop_guard::LoopGuard;
 use super::schemas::RunSchemas;
+use super::send_ahead::SendAhead;
 use super::turns::{Turn, Turns};
 use crate::config::Pipeline;
 use crate::fetch::Fetcher;
@@ -40,6 +42,10 @@ pub struct Shared {
     pub committer: Arc<Committer>,
     /// Each stream's commit order.
     pub turns: BTreeMap<String, Turns>,
+    /// `Link` chains' next pages, sent while the page naming them is parsed.
+    pub send_ahead: SendAhead,
+    /// Every request each stream sent in this run: a page linking back ends its chain.
+    pub loop_guard: LoopGuard,
 }
 
 /// Told when a page's raw exchange is durable.

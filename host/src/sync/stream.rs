@@ -1,7 +1,7 @@
 //! One stream of a sync: its frontier, processed with up to `max-in-flight` requests at once,
 //! a guard against pagination loops, and a clean stop when the run is cancelled.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -41,15 +41,21 @@ pub struct StreamResume {
 /// written and committed. At most `max-in-flight` requests are fetched and [`SETTLING`] pages
 /// per slot settle at once, which bounds what the run holds in memory.
 pub async fn sync_stream(shared: Arc<Shared>, stream: String, resume: StreamResume) -> Result<(), SyncError> {
+    process_frontier(&shared, &stream, resume).await?;
+    shared.send_ahead.give_up(&shared, &stream).await
+}
+
+/// [`sync_stream`]'s work, up to what is left of requests sent ahead.
+async fn process_frontier(shared: &Arc<Shared>, stream: &str, resume: StreamResume) -> Result<(), SyncError> {
+    let (shared, stream) = (shared.clone(), stream.to_string());
     let mut frontier = VecDeque::from(resume.entries);
     if !resume.started {
         frontier.extend(start(&shared, &stream).await?);
     }
-    let mut seen = HashSet::new();
     let (mut running, mut settling) = (JoinSet::new(), JoinSet::new());
     for (exchange, entry) in resume.unprocessed {
         frontier.retain(|e| e.id != entry.id);
-        seen.insert(loop_key(&shared, &entry.request));
+        shared.loop_guard.first_time(&stream, loop_key(&shared, &entry.request));
         running.spawn(process(shared.clone(), stream.clone(), entry, Some(exchange)));
     }
     let mut orphaned: HashMap<_, _> =
@@ -59,9 +65,8 @@ pub async fn sync_stream(shared: Arc<Shared>, stream: String, resume: StreamResu
         while running.len() < in_flight && settling.len() < SETTLING * in_flight && !shared.cancel.is_cancelled() {
             let Some(entry) = frontier.pop_front() else { break };
             let key = loop_key(&shared, &entry.request);
-            if !seen.contains(&key) {
+            if shared.loop_guard.first_time(&stream, key) {
                 let stored = orphaned.remove(&key);
-                seen.insert(key);
                 running.spawn(process(shared.clone(), stream.clone(), entry, stored));
             } else {
                 refuse_loop(&shared, &stream, &entry).await?;

@@ -138,3 +138,33 @@ fn a_pagination_loop_is_stopped_and_the_stream_goes_on() {
     assert_eq!(letters[0].stage, Stage::Policy);
     assert!(letters[0].error.contains("pagination loop"), "{}", letters[0].error);
 }
+
+/// The rogue connector's `panic_page_2` stream alone: page 2 of the chain traps in the parse.
+fn trapping_chain(scratch: &Scratch, base_url: &str, extra: &str) -> String {
+    let wasm = connector_wasm("rogue_connector");
+    let spec =
+        PipelineSpec { name: "trap", connector: &wasm, base_url, streams: &["panic_page_2"], config: &[], extra };
+    scratch.write("trap.toml", spec.toml()).to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_chains_next_page_is_sent_while_its_page_is_parsed_and_kept_as_evidence_when_unused() {
+    let page_3 = "GET /repos/apiary-mock/generated/issues?per_page=10&page=3";
+    for (extra, sent_ahead) in [("", true), ("[http]\nsend-ahead = false\n", false)] {
+        let mock = mock(&["--pages", "4"]);
+        let scratch = Scratch::new();
+        let ran = scratch.apiary(&["run", &trapping_chain(&scratch, mock.base_url(), extra)]);
+        assert!(ran.success, "{ran:?}");
+        // Page 2 named page 3 in its `Link` header; the connector never asked for it (its parse
+        // trapped), so only a request sent before that parse ended can have reached the mock.
+        let stats = mock.stats().unwrap();
+        assert_eq!(stats.by_request.contains_key(page_3), sent_ahead, "{extra:?}: {:?}", stats.by_request);
+        let store = Store::open(&scratch.home().join("apiary.redb")).unwrap();
+        let stored: Vec<String> = store.raw_list(|_| true).unwrap().into_iter().map(|m| m.request.url).collect();
+        assert_eq!(stored.len(), 2 + usize::from(sent_ahead), "every response is stored: {stored:?}");
+        assert_eq!(stored.iter().any(|url| url.ends_with("page=3")), sent_ahead, "{stored:?}");
+        assert_eq!(read_jsonl(&scratch.output("trap", "panic_page_2")).len(), 10, "page 1's records only");
+        let letters = store.dead_letters(|_| true).unwrap();
+        assert_eq!(letters.len(), 1, "the trapped page, nothing about the unused one: {letters:?}");
+    }
+}
