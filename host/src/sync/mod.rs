@@ -7,6 +7,7 @@
 mod committer;
 mod engine;
 mod loop_guard;
+mod parsers;
 mod replay;
 mod report;
 mod request;

@@ -79,7 +79,7 @@ pub async fn process(
         };
         let (connector, fetched_at_ms) = (shared.connector.clone(), exchange.fetched_at_ms);
         let link = page_link(shared, &exchange);
-        let parsed = shared.blocking(move || connector.parse(&exchange)).await?;
+        let parsed = shared.parsers.parse(connector, exchange).await?;
         let verdict = accept::judge_page(parsed, shared.connector.limits());
         let asked_for = match &verdict {
             Verdict::Accept(page) => page.next.as_slice(),

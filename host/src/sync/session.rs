@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::SyncError;
 use super::committer::{Committer, Report};
 use super::loop_guard::LoopGuard;
+use super::parsers::Parsers;
 use super::schemas::RunSchemas;
 use super::send_ahead::SendAhead;
 use super::shared::Shared;
@@ -116,6 +117,7 @@ impl Session {
             turns,
             send_ahead: SendAhead::default(),
             loop_guard: LoopGuard::default(),
+            parsers: Parsers::start(std::thread::available_parallelism().map_or(2, |n| n.get())),
         });
         (shared, self.warnings)
     }

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::SyncError;
 use super::committer::{Committer, Job, RawJob};
 use super::loop_guard::LoopGuard;
+use super::parsers::Parsers;
 use super::schemas::RunSchemas;
 use super::send_ahead::SendAhead;
 use super::turns::{Turn, Turns};
@@ -46,6 +47,8 @@ pub struct Shared {
     pub send_ahead: SendAhead,
     /// Every request each stream sent in this run: a page linking back ends its chain.
     pub loop_guard: LoopGuard,
+    /// The threads every page is parsed on.
+    pub parsers: Parsers,
 }
 
 /// Told when a page's raw exchange is durable.
@@ -70,7 +73,8 @@ pub struct ToStore<'a> {
 }
 
 impl Shared {
-    /// Run blocking work (guest calls, database commits) off the async threads.
+    /// Run blocking work (a connector's `start`, database reads, compression) off the async
+    /// threads; pages are parsed on [`Shared::parsers`].
     pub async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, SyncError> {
         tokio::task::spawn_blocking(f).await.map_err(|e| SyncError::Internal(e.to_string()))
     }
