@@ -236,10 +236,9 @@ async fn send(
     first: bool,
 ) -> Arrived {
     let ahead = if first { shared.send_ahead.take(stream, request, url) } else { None };
-    if let Some(arrived) = match ahead {
-        Some(ahead) => ahead.arrival().await,
-        None => None,
-    } {
+    if let Some(ahead) = ahead
+        && let Some(arrived) = ahead.arrival().await
+    {
         return arrived;
     }
     let attempt = shared.fetcher.send(request, url, number).await;

@@ -40,6 +40,9 @@ struct StreamGuesses {
     template: Option<Request>,
     /// Requests sent ahead and not yet asked for.
     ahead: Vec<Ahead>,
+    /// Requests sent ahead that the page naming them did not ask for: kept until the stream
+    /// ends, to be stored as evidence.
+    unused: Vec<Ahead>,
 }
 
 /// A request sent ahead of being asked for; dropping it abandons the request.
@@ -98,7 +101,8 @@ impl SendAhead {
     }
 
     /// After a page of `stream` whose `Link: rel="next"` target was `link` was parsed and
-    /// asked for `next`: guess again only if that was exactly the `Link` target.
+    /// asked for `next`: guess again only if that was exactly the `Link` target; if it was not,
+    /// a guess of that target is unused.
     pub fn learn(&self, stream: &str, link: Option<&Url>, next: &[Request], target: &Target) {
         let followed = match (link, next) {
             (Some(link), [request]) if is_plain_get(request) => {
@@ -107,7 +111,14 @@ impl SendAhead {
             _ => false,
         };
         let mut streams = self.streams.lock().expect("send-ahead lock");
-        streams.entry(stream.to_string()).or_default().template = followed.then(|| next[0].clone());
+        let guesses = streams.entry(stream.to_string()).or_default();
+        guesses.template = followed.then(|| next[0].clone());
+        if let (false, Some(link)) = (followed, link)
+            && let Some(found) = guesses.ahead.iter().position(|a| &a.url == link)
+        {
+            let unused = guesses.ahead.swap_remove(found);
+            guesses.unused.push(unused);
+        }
     }
 
     /// The request sent ahead that is exactly `request` to `url`, if there is one.
@@ -122,7 +133,7 @@ impl SendAhead {
     /// still on its way is waited for, unless the run is being stopped).
     pub async fn give_up(&self, shared: &Shared, stream: &str) -> Result<(), SyncError> {
         let unused = match self.streams.lock().expect("send-ahead lock").remove(stream) {
-            Some(guesses) => guesses.ahead,
+            Some(guesses) => guesses.unused.into_iter().chain(guesses.ahead).collect::<Vec<_>>(),
             None => return Ok(()),
         };
         for ahead in unused {
@@ -210,6 +221,17 @@ mod tests {
         assert_eq!(template(&ahead), None, "only a GET is sent ahead");
         ahead.learn("issues", None, &[get("/issues?page=2")], &target);
         assert_eq!(template(&ahead), None, "no Link header");
+    }
+
+    #[tokio::test]
+    async fn a_guess_the_page_did_not_ask_for_is_set_aside_and_frees_its_slot() {
+        let (ahead, target) = (SendAhead::default(), target());
+        let url = Url::parse("http://127.0.0.1:9/api/issues?page=2").unwrap();
+        let guess = Ahead { request: get(url.as_str()), url: url.clone(), task: tokio::spawn(async { None }) };
+        ahead.streams.lock().unwrap().entry("issues".into()).or_default().ahead.push(guess);
+        ahead.learn("issues", Some(&url), &[], &target);
+        let streams = ahead.streams.lock().unwrap();
+        assert_eq!((streams["issues"].ahead.len(), streams["issues"].unused.len()), (0, 1));
     }
 
     #[tokio::test]

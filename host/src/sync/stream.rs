@@ -41,13 +41,12 @@ pub struct StreamResume {
 /// written and committed. At most `max-in-flight` requests are fetched and [`SETTLING`] pages
 /// per slot settle at once, which bounds what the run holds in memory.
 pub async fn sync_stream(shared: Arc<Shared>, stream: String, resume: StreamResume) -> Result<(), SyncError> {
-    process_frontier(&shared, &stream, resume).await?;
+    process_frontier(shared.clone(), stream.clone(), resume).await?;
     shared.send_ahead.give_up(&shared, &stream).await
 }
 
 /// [`sync_stream`]'s work, up to what is left of requests sent ahead.
-async fn process_frontier(shared: &Arc<Shared>, stream: &str, resume: StreamResume) -> Result<(), SyncError> {
-    let (shared, stream) = (shared.clone(), stream.to_string());
+async fn process_frontier(shared: Arc<Shared>, stream: String, resume: StreamResume) -> Result<(), SyncError> {
     let mut frontier = VecDeque::from(resume.entries);
     if !resume.started {
         frontier.extend(start(&shared, &stream).await?);
