@@ -99,6 +99,7 @@ mod tests {
             base_url: None,
             body_bytes: 2,
             stored_bytes: 11,
+            unasked: false,
         }
     }
 

@@ -208,6 +208,9 @@ pub fn raw(home: &Home, command: RawCommand, json: bool) -> anyhow::Result<ExitC
                     if m.hop > 0 { format!(", redirect hop {}", m.hop) } else { String::new() },
                     print::when(m.fetched_at_ms)
                 );
+                if m.unasked {
+                    println!("sent ahead; no page asked for it, so it was never parsed");
+                }
                 for h in &m.headers {
                     println!("  {}: {}", h.name, h.value);
                 }
@@ -226,8 +229,9 @@ fn print_raw_list(metas: &[RawMeta]) {
     );
     for m in metas {
         let attempt = if m.hop > 0 { format!("{}.{}", m.attempt, m.hop) } else { m.attempt.to_string() };
+        let unasked = if m.unasked { "  (sent ahead, unasked)" } else { "" };
         println!(
-            "{:>7}  {:>4}  {:<16} {:<14} {:>6} {:>7} {:>10} {:>9}  {}",
+            "{:>7}  {:>4}  {:<16} {:<14} {:>6} {:>7} {:>10} {:>9}  {}{unasked}",
             m.id.0, m.run.0, m.pipeline, m.stream, m.status, attempt, m.body_bytes, m.stored_bytes, m.request.url
         );
     }

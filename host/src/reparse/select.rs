@@ -10,12 +10,14 @@ use crate::home::Home;
 use crate::runtime::LoadedConnector;
 use crate::store::{ExchangeId, RawMeta, Store};
 
-/// The exchanges to re-parse, oldest first: successful responses only, and of several attempts
-/// at the same request in one run, only the last (the earlier ones were fetched again).
+/// The exchanges to re-parse, oldest first: successful responses only (not a request sent ahead
+/// that no page asked for), and of several attempts at the same request in one run, only the
+/// last (the earlier ones were fetched again).
 pub fn exchanges(store: &Store, pipeline: &Pipeline, o: &ReparseOptions) -> Result<Vec<RawMeta>, ReparseError> {
     let metas = store.raw_list(|m| {
         m.pipeline == pipeline.name
             && (200..300).contains(&m.status)
+            && !m.unasked
             && o.run.is_none_or(|r| r == m.run)
             && o.stream.as_ref().is_none_or(|s| *s == m.stream)
             && o.since_ms.is_none_or(|t| m.fetched_at_ms >= t)

@@ -22,8 +22,8 @@ pub fn from_json<T: DeserializeOwned>(table: &str, bytes: &[u8]) -> Result<T, St
 }
 
 /// Compression contexts not in use. A context's tables are about a megabyte, allocated and
-/// zeroed when it is made: a sync compresses every page, so contexts are kept (as many as ever
-/// compressed at once, one or two) instead of made for each body.
+/// zeroed when it is made: a sync compresses every page, so contexts are kept (one per core at
+/// most) instead of made for each body.
 static IDLE_COMPRESSORS: Mutex<Vec<zstd::bulk::Compressor<'static>>> = Mutex::new(Vec::new());
 
 /// Compress a response body.
@@ -34,7 +34,10 @@ pub fn compress(body: &[u8]) -> Vec<u8> {
         None => zstd::bulk::Compressor::new(ZSTD_LEVEL).expect("a compression context in memory"),
     };
     let compressed = compressor.compress(body).expect("compressing into memory does not fail");
-    IDLE_COMPRESSORS.lock().expect("compressor pool lock").push(compressor);
+    let mut idle = IDLE_COMPRESSORS.lock().expect("compressor pool lock");
+    if idle.len() < std::thread::available_parallelism().map_or(2, |n| n.get()) {
+        idle.push(compressor);
+    }
     compressed
 }
 

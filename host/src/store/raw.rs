@@ -36,6 +36,8 @@ pub struct ExchangeWrite {
     pub counts: Counts,
     /// Whether the exchange is also queued for the pipeline's archive (in the same transaction).
     pub archiving: super::Archiving,
+    /// Whether it answers a request sent ahead that no page asked for (see [`RawMeta::unasked`]).
+    pub unasked: bool,
 }
 
 impl ExchangeWrite {
@@ -71,6 +73,7 @@ impl ExchangeWrite {
             to_parse: None,
             counts: Counts::default(),
             archiving: super::Archiving::Off,
+            unasked: false,
         }
     }
 }
@@ -112,6 +115,10 @@ pub struct RawMeta {
     pub body_bytes: u64,
     /// Body length as stored (compressed).
     pub stored_bytes: u64,
+    /// A request the host sent ahead that no page then asked for (`sync/send_ahead.rs`): kept
+    /// as evidence of the call, never parsed; re-parse skips it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unasked: bool,
 }
 
 /// A stored exchange with its body.
@@ -203,6 +210,7 @@ pub(super) fn insert_exchange(
         base_url: new.base_url.clone(),
         body_bytes: exchange.response.body.len() as u64,
         stored_bytes: new.compressed.len() as u64,
+        unasked: new.unasked,
     };
     tables::put_json(write, RAW_META, id, &meta)?;
     if let Some(entry) = new.to_parse {

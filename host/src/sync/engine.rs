@@ -37,6 +37,9 @@ pub async fn run_streams(shared: &Arc<Shared>, streams: &[String]) -> Result<(),
             tasks.abort_all();
         }
     }
+    if first_error.is_some() {
+        shared.send_ahead.abandon();
+    }
     first_error.map_or(Ok(()), Err)
 }
 

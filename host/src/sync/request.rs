@@ -81,11 +81,15 @@ pub async fn process(
         let link = page_link(shared, &exchange);
         let parsed = shared.parsers.parse(connector, exchange).await?;
         let verdict = accept::judge_page(parsed, shared.connector.limits());
+        // A page to fetch again teaches nothing yet: its guess waits for the page's next copy.
         let asked_for = match &verdict {
-            Verdict::Accept(page) => page.next.as_slice(),
-            _ => &[],
+            Verdict::Accept(page) => Some(page.next.as_slice()),
+            Verdict::Fail(_) => Some(&[][..]),
+            Verdict::Refetch { .. } => None,
         };
-        shared.send_ahead.learn(stream, link.as_ref(), asked_for, shared.fetcher.target());
+        if let Some(asked_for) = asked_for {
+            shared.send_ahead.learn(stream, link.as_ref(), asked_for, shared.fetcher.target());
+        }
         if let (Some(durable), false) = (&mut durable, matches!(verdict, Verdict::Accept(_))) {
             // What follows from an unused page must not reach the store before the page.
             durable.wait().await?;
@@ -185,6 +189,7 @@ async fn attempt(
                 duration_ms: sent.duration.as_millis() as u64,
                 to_parse: is_page.then_some(entry.id),
                 counts: std::mem::take(pending),
+                unasked: false,
             })
             .await?;
         if let Some(durable) = durable {

@@ -9,7 +9,8 @@
 //! it is stored raw then, like any response, before anything parses it. A request the stream
 //! already sent is never guessed (the loop guard's memory). A guess never asked for (the page
 //! naming it failed, or the connector asked for something else) is stored as evidence when its
-//! stream ends (`raw list` shows it, as attempt 1 of no page); a run being stopped abandons it.
+//! stream ends (`raw list` shows it, marked unasked; re-parse skips it); a run being stopped or
+//! failing abandons it, and a stream keeps at most [`MAX_UNUSED`] of them.
 //! `[http] send-ahead = false` turns guessing off.
 
 use std::collections::HashMap;
@@ -25,6 +26,9 @@ use crate::clock::now_ms;
 use crate::fetch::{Attempt, Target};
 use crate::model::{Exchange, Method, Request};
 use crate::store::Counts;
+
+/// Unused guesses a stream keeps to store as evidence; beyond this the oldest is abandoned.
+const MAX_UNUSED: usize = 4;
 
 /// The requests sent ahead in a run, by stream.
 #[derive(Default)]
@@ -82,7 +86,11 @@ impl SendAhead {
         let mut streams = self.streams.lock().expect("send-ahead lock");
         let guesses = streams.entry(stream.to_string()).or_default();
         let Some(template) = &guesses.template else { return };
-        if guesses.ahead.len() >= in_flight || guesses.ahead.iter().any(|a| a.url == next) {
+        // Only a page of the chain the template came from (same endpoint, method, headers).
+        if !same_but_url(template, &page.request)
+            || guesses.ahead.len() >= in_flight
+            || guesses.ahead.iter().any(|a| a.url == next)
+        {
             return;
         }
         let request = Request { url: next.to_string(), ..template.clone() };
@@ -101,8 +109,8 @@ impl SendAhead {
     }
 
     /// After a page of `stream` whose `Link: rel="next"` target was `link` was parsed and
-    /// asked for `next`: guess again only if that was exactly the `Link` target; if it was not,
-    /// a guess of that target is unused.
+    /// asked for `next`: guess again only if that was exactly the `Link` target; a guess of that
+    /// target that is not exactly what the page asked for is set aside, unused.
     pub fn learn(&self, stream: &str, link: Option<&Url>, next: &[Request], target: &Target) {
         let followed = match (link, next) {
             (Some(link), [request]) if is_plain_get(request) => {
@@ -113,12 +121,21 @@ impl SendAhead {
         let mut streams = self.streams.lock().expect("send-ahead lock");
         let guesses = streams.entry(stream.to_string()).or_default();
         guesses.template = followed.then(|| next[0].clone());
-        if let (false, Some(link)) = (followed, link)
-            && let Some(found) = guesses.ahead.iter().position(|a| &a.url == link)
+        let asked = |a: &Ahead| followed && same_but_url(&a.request, &next[0]);
+        if let Some(link) = link
+            && let Some(found) = guesses.ahead.iter().position(|a| &a.url == link && !asked(a))
         {
             let unused = guesses.ahead.swap_remove(found);
+            if guesses.unused.len() == MAX_UNUSED {
+                guesses.unused.remove(0);
+            }
             guesses.unused.push(unused);
         }
+    }
+
+    /// The run failed: abandon every request sent ahead.
+    pub fn abandon(&self) {
+        self.streams.lock().expect("send-ahead lock").clear();
     }
 
     /// The request sent ahead that is exactly `request` to `url`, if there is one.
@@ -130,7 +147,8 @@ impl SendAhead {
     }
 
     /// `stream` is done: store the responses of guesses never asked for as evidence (a guess
-    /// still on its way is waited for, unless the run is being stopped).
+    /// still on its way is waited for as long as one request may take, unless the run is being
+    /// stopped).
     pub async fn give_up(&self, shared: &Shared, stream: &str) -> Result<(), SyncError> {
         let unused = match self.streams.lock().expect("send-ahead lock").remove(stream) {
             Some(guesses) => guesses.unused.into_iter().chain(guesses.ahead).collect::<Vec<_>>(),
@@ -138,7 +156,8 @@ impl SendAhead {
         };
         for ahead in unused {
             let (request, url) = (ahead.request.clone(), ahead.url.clone());
-            let Some(Arrived { attempt, fetched_at_ms }) = ahead.arrival().await else { continue };
+            let arrival = tokio::time::timeout(shared.fetcher.http().timeout, ahead.arrival());
+            let Ok(Some(Arrived { attempt, fetched_at_ms })) = arrival.await else { continue };
             let Ok(response) = attempt.result else { continue };
             let counts = Counts {
                 requests: 1,
@@ -149,8 +168,9 @@ impl SendAhead {
             let request = Request { url: shared.fetcher.target().relative(url.as_str()), ..request };
             let exchange = Exchange { request, response, fetched_at_ms };
             let duration_ms = attempt.duration.as_millis() as u64;
+            let (attempt, hop, to_parse, unasked) = (1, 0, None, true);
             let evidence =
-                ToStore { stream, exchange: &exchange, attempt: 1, hop: 0, duration_ms, to_parse: None, counts };
+                ToStore { stream, exchange: &exchange, attempt, hop, duration_ms, to_parse, counts, unasked };
             shared.store_exchange(evidence).await?;
         }
         Ok(())
@@ -232,6 +252,19 @@ mod tests {
         ahead.learn("issues", Some(&url), &[], &target);
         let streams = ahead.streams.lock().unwrap();
         assert_eq!((streams["issues"].ahead.len(), streams["issues"].unused.len()), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn a_guess_of_the_right_url_with_other_headers_is_set_aside() {
+        let (ahead, target) = (SendAhead::default(), target());
+        let url = Url::parse("http://127.0.0.1:9/api/issues?page=2").unwrap();
+        let guess = Ahead { request: get(url.as_str()), url: url.clone(), task: tokio::spawn(async { None }) };
+        ahead.streams.lock().unwrap().entry("issues".into()).or_default().ahead.push(guess);
+        let asked = Request { headers: vec![Header::new("X-Cursor", "c2")], ..get("/issues?page=2") };
+        ahead.learn("issues", Some(&url), std::slice::from_ref(&asked), &target);
+        let streams = ahead.streams.lock().unwrap();
+        assert_eq!((streams["issues"].ahead.len(), streams["issues"].unused.len()), (0, 1));
+        assert_eq!(streams["issues"].template, Some(asked), "the next guess carries the new headers");
     }
 
     #[tokio::test]

@@ -70,6 +70,8 @@ pub struct ToStore<'a> {
     pub duration_ms: u64,
     pub to_parse: Option<FrontierId>,
     pub counts: Counts,
+    /// A request sent ahead that no page asked for.
+    pub unasked: bool,
 }
 
 impl Shared {
@@ -93,7 +95,8 @@ impl Shared {
     pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<(ExchangeId, Option<Durable>), SyncError> {
         let id = self.store.reservations().exchange();
         let (exchange, base_url) = (s.exchange.clone(), self.fetcher.target().base().to_string());
-        let (attempt, hop, duration_ms, to_parse, counts) = (s.attempt, s.hop, s.duration_ms, s.to_parse, s.counts);
+        let (attempt, hop, duration_ms, to_parse, counts, unasked) =
+            (s.attempt, s.hop, s.duration_ms, s.to_parse, s.counts, s.unasked);
         let compress = move || ExchangeWrite {
             attempt,
             hop,
@@ -101,6 +104,7 @@ impl Shared {
             base_url: Some(base_url),
             to_parse,
             counts,
+            unasked,
             ..ExchangeWrite::compressing(id, exchange)
         };
         let durable = match s.to_parse {
