@@ -243,12 +243,18 @@ mod tests {
         assert_eq!(template(&ahead), None, "no Link header");
     }
 
-    #[tokio::test]
-    async fn a_guess_the_page_did_not_ask_for_is_set_aside_and_frees_its_slot() {
-        let (ahead, target) = (SendAhead::default(), target());
+    /// `issues` with page 2 sent ahead (its task done, with nothing); the page's URL.
+    fn guessed_page_2(ahead: &SendAhead) -> Url {
         let url = Url::parse("http://127.0.0.1:9/api/issues?page=2").unwrap();
         let guess = Ahead { request: get(url.as_str()), url: url.clone(), task: tokio::spawn(async { None }) };
         ahead.streams.lock().unwrap().entry("issues".into()).or_default().ahead.push(guess);
+        url
+    }
+
+    #[tokio::test]
+    async fn a_guess_the_page_did_not_ask_for_is_set_aside_and_frees_its_slot() {
+        let (ahead, target) = (SendAhead::default(), target());
+        let url = guessed_page_2(&ahead);
         ahead.learn("issues", Some(&url), &[], &target);
         let streams = ahead.streams.lock().unwrap();
         assert_eq!((streams["issues"].ahead.len(), streams["issues"].unused.len()), (0, 1));
@@ -257,9 +263,7 @@ mod tests {
     #[tokio::test]
     async fn a_guess_of_the_right_url_with_other_headers_is_set_aside() {
         let (ahead, target) = (SendAhead::default(), target());
-        let url = Url::parse("http://127.0.0.1:9/api/issues?page=2").unwrap();
-        let guess = Ahead { request: get(url.as_str()), url: url.clone(), task: tokio::spawn(async { None }) };
-        ahead.streams.lock().unwrap().entry("issues".into()).or_default().ahead.push(guess);
+        let url = guessed_page_2(&ahead);
         let asked = Request { headers: vec![Header::new("X-Cursor", "c2")], ..get("/issues?page=2") };
         ahead.learn("issues", Some(&url), std::slice::from_ref(&asked), &target);
         let streams = ahead.streams.lock().unwrap();
@@ -270,9 +274,7 @@ mod tests {
     #[tokio::test]
     async fn a_guess_is_taken_only_by_the_same_request() {
         let ahead = SendAhead::default();
-        let url = Url::parse("http://127.0.0.1:9/api/issues?page=2").unwrap();
-        let guess = Ahead { request: get(url.as_str()), url: url.clone(), task: tokio::spawn(async { None }) };
-        ahead.streams.lock().unwrap().entry("issues".into()).or_default().ahead.push(guess);
+        let url = guessed_page_2(&ahead);
         let with_header = Request { headers: vec![Header::new("Accept", "x")], ..get("/issues?page=2") };
         assert!(ahead.take("issues", &with_header, &url).is_none(), "other headers");
         assert!(ahead.take("events", &get("/issues?page=2"), &url).is_none(), "another stream");
