@@ -176,7 +176,7 @@ pub fn memory(paths: &Paths, table: &mut Table) -> Result<()> {
         peak(&runs[1].usage),
         peak(&runs[0].usage),
         mib(runs[1].usage.peak_rss_kib) / mib(runs[0].usage.peak_rss_kib),
-        "<= 1.2",
+        "<= 1.1",
     );
     Ok(())
 }
