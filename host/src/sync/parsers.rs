@@ -3,7 +3,8 @@
 //!
 //! Why not `spawn_blocking`: the blocking pool also runs the raw bodies' compression and the
 //! store's reads, so consecutive parses land on whichever of its threads is free. On the same
-//! threads every time, a `Link` chain's sync took 7-12% less time (figure 8 by hand, README).
+//! threads every time, a `Link` chain's sync took 2-12% less time (figure 8 by hand, three
+//! interleaved batches; README).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};

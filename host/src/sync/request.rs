@@ -78,7 +78,8 @@ pub async fn process(
             },
         };
         let (connector, fetched_at_ms) = (shared.connector.clone(), exchange.fetched_at_ms);
-        let link = page_link(shared, &exchange);
+        let sending_ahead = shared.fetcher.http().send_ahead;
+        let link = if sending_ahead { page_link(shared, &exchange) } else { None };
         let parsed = shared.parsers.parse(connector, exchange).await?;
         let verdict = accept::judge_page(parsed, shared.connector.limits());
         // A page to fetch again teaches nothing yet: its guess waits for the page's next copy.
@@ -87,7 +88,7 @@ pub async fn process(
             Verdict::Fail(_) => Some(&[][..]),
             Verdict::Refetch { .. } => None,
         };
-        if let Some(asked_for) = asked_for {
+        if let (true, Some(asked_for)) = (sending_ahead, asked_for) {
             shared.send_ahead.learn(stream, link.as_ref(), asked_for, shared.fetcher.target());
         }
         if let (Some(durable), false) = (&mut durable, matches!(verdict, Verdict::Accept(_))) {
