@@ -51,7 +51,7 @@ pub fn python_peer(paths: &Paths, table: &mut Table) -> Result<()> {
 /// the machine), peak RSS, and CPU time over wall time (how many cores it kept busy).
 fn describe(run: &Run, per_wall_second: f64, per_cpu_second: f64) -> String {
     format!(
-        "{per_wall_second:.0}/s ({:.1} s; {per_cpu_second:.0}/CPU-s, CPU/wall {:.2}, peak {:.0} MiB, {:.0} MiB anonymous)",
+        "{per_wall_second:.0}/s ({:.1} s; {per_cpu_second:.0}/CPU-s, CPU/wall {:.2}, peak {:.1} MiB, {:.1} MiB anonymous)",
         run.secs,
         run.usage.cpu_secs / run.secs,
         run.usage.peak_rss_kib as f64 / 1024.0,

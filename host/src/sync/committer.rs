@@ -5,8 +5,10 @@
 //! N+1: a `Link` chain keeps both cores busy.
 //!
 //! A page's raw exchange is sent as soon as it arrives (before it is parsed) and its
-//! completion after, so the raw exchange is committed no later than anything derived from it,
-//! and a kill loses at most the pages whose raw commit had not finished: they are fetched again.
+//! completion only once the raw exchange is queued: jobs are written in the order they are
+//! queued, so the raw exchange is committed in the same transaction as anything derived from
+//! it, or an earlier one, and a kill loses at most the pages whose raw commit had not finished:
+//! they are fetched again.
 
 use std::sync::{Arc, Mutex};
 
@@ -21,8 +23,14 @@ use crate::progress::{Committed, Observer};
 use crate::sink::{PageRef, Sink};
 use crate::store::{Added, Archiving, Completion, ExchangeWrite, RunContext, Store, Write};
 
-/// Jobs that may wait for the committer before senders are held back.
-const QUEUE: usize = 32;
+/// Jobs that may wait for the committer before senders are held back. Four, not more: a queued
+/// page holds its records until it is written, and a page's completion waits only for its raw
+/// exchange to be queued, not committed, so this queue bounds the pages a run holds beyond
+/// those settling.
+const QUEUE: usize = 4;
+
+/// Jobs written in one batch at most.
+const BATCH: usize = 32;
 
 /// One durable write to make.
 pub enum Job {
@@ -33,9 +41,9 @@ pub enum Job {
     Page { records: Vec<Record>, done: Completion, fetched_at_ms: u64 },
 }
 
-/// A raw exchange to store; `committed` is told when it is durable.
+/// A raw exchange to store.
 pub struct RawJob {
-    pub committed: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The exchange, compressed, and what it answers.
     pub write: ExchangeWrite,
 }
 
@@ -109,7 +117,7 @@ async fn run(
 ) -> Result<(), SyncError> {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
-        while batch.len() < QUEUE {
+        while batch.len() < BATCH {
             match receiver.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
@@ -145,12 +153,10 @@ fn write_batch(
     let mut sink = sink.lock().expect("sink lock");
     let mut writes = Vec::with_capacity(batch.len());
     let (mut wrote, mut failed) = (false, None);
-    let mut notify = Vec::new();
     for job in batch {
         match job {
             Job::Exchange(raw) => {
-                let RawJob { committed, mut write } = *raw;
-                notify.extend(committed);
+                let RawJob { mut write } = *raw;
                 write.archiving = archiving;
                 writes.push(Write::Exchange(Box::new(write)));
             }
@@ -189,9 +195,6 @@ fn write_batch(
     }
     let added = writes.iter().map(Write::added).collect();
     store.commit_batch(context, writes)?;
-    for committed in notify {
-        let _ = committed.send(());
-    }
     failed.map_or(Ok(added), |e| Err(e.into()))
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::SyncError;
 use super::send_ahead::{Arrived, link_next};
-use super::shared::{Durable, Shared, ToStore};
+use super::shared::{Queued, Shared, ToStore};
 use super::turns::Turn;
 use crate::accept::{self, PageOrigin, Verdict};
 use crate::clock::now_ms;
@@ -21,7 +21,7 @@ use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, NewDeadLetter,
 /// How an attempt ended.
 enum Attempted {
     /// A successful response, queued to be stored and marked to be parsed.
-    Page(ExchangeId, Exchange, Durable),
+    Page(ExchangeId, Exchange, Queued),
     /// Try again after this wait.
     Again(Duration),
     /// No more attempts: this letter ends the request.
@@ -63,7 +63,7 @@ pub async fn process(
     let mut pending = Counts::default();
     loop {
         // A page stored by an earlier process was fetched under the base URL of that process.
-        let (exchange_id, exchange, mut durable, fetched_under) = match stored.take() {
+        let (exchange_id, exchange, mut queued, fetched_under) = match stored.take() {
             Some(id) => {
                 budget.start_attempt();
                 let store = shared.store.clone();
@@ -71,7 +71,7 @@ pub async fn process(
                 (id, raw.to_exchange(), None, raw.meta.base_url)
             }
             None => match attempt(shared, stream, &entry, &request, &mut budget, &mut pending).await? {
-                Attempted::Page(id, exchange, durable) => (id, exchange, Some(durable), None),
+                Attempted::Page(id, exchange, queued) => (id, exchange, Some(queued), None),
                 Attempted::Again(wait) if pause(shared, wait, &mut pending).await => continue,
                 Attempted::Again(_) | Attempted::Stopped => return Ok(Processed::over()),
                 Attempted::Failed(letter) => return finish(shared, stream, &entry, None, letter, pending).await,
@@ -91,15 +91,15 @@ pub async fn process(
         if let (true, Some(asked_for)) = (sending_ahead, asked_for) {
             shared.send_ahead.learn(stream, link.as_ref(), asked_for, shared.fetcher.target());
         }
-        if let (Some(durable), false) = (&mut durable, matches!(verdict, Verdict::Accept(_))) {
+        if let (Some(queued), false) = (&mut queued, matches!(verdict, Verdict::Accept(_))) {
             // What follows from an unused page must not reach the store before the page.
-            durable.wait().await?;
+            queued.wait().await?;
         }
         let error = match verdict {
             Verdict::Accept(mut page) => {
                 let exchange = Fetched { id: exchange_id, at_ms: fetched_at_ms, under: fetched_under };
                 let settling = Settling::of(shared, stream, entry, exchange, pending, std::mem::take(&mut page.next));
-                return Ok(settling.settle(shared, page, durable.take()));
+                return Ok(settling.settle(shared, page, queued.take()));
             }
             Verdict::Refetch { reason, asked } => {
                 let failure = asked.map_or(Failure::Malformed, Failure::RetryLater);
@@ -181,7 +181,7 @@ async fn attempt(
         let stored_request = Request { url: fetcher.target().relative(url.as_str()), ..hop_request.clone() };
         let exchange = Exchange { request: stored_request, response, fetched_at_ms };
         let is_page = exchange.response.is_success();
-        let (id, durable) = shared
+        let (id, queued) = shared
             .store_exchange(ToStore {
                 stream,
                 exchange: &exchange,
@@ -193,11 +193,11 @@ async fn attempt(
                 unasked: false,
             })
             .await?;
-        if let Some(durable) = durable {
+        if let Some(queued) = queued {
             if shared.fetcher.http().send_ahead {
                 shared.send_ahead.guess(shared, stream, &exchange, &url, shared.in_flight_of(stream));
             }
-            return Ok(Attempted::Page(id, exchange, durable));
+            return Ok(Attempted::Page(id, exchange, queued));
         }
         match redirect_of(fetcher.target(), &url, hop_request.method, &exchange.response) {
             Some(Redirect::Follow { .. }) if hop >= fetcher.http().max_redirects => {
@@ -307,17 +307,17 @@ impl Settling {
     }
 
     /// The page's follow-ups, to fetch now, and the rest of its work: check its records, wait
-    /// for its raw commit, queue its commit in turn.
-    fn settle(self, shared: &Arc<Shared>, page: Page, durable: Option<Durable>) -> Processed {
+    /// for its raw exchange to be queued, queue its commit in turn.
+    fn settle(self, shared: &Arc<Shared>, page: Page, queued: Option<Queued>) -> Processed {
         let next = self.next.clone();
         let shared = shared.clone();
         let settle = async move {
-            // The records are checked while the raw exchange commits; only the page's own
-            // commit must wait for it.
+            // The records are checked while the raw exchange is compressed and queued; only
+            // the page's own commit must come after it, in the same transaction or a later one.
             let origin = PageOrigin { stream: &self.stream, request: &self.entry.request, exchange: self.exchange.id };
             let checked = shared.schemas.check(origin, page, &shared.connector);
-            if let Some(mut durable) = durable {
-                durable.wait().await?;
+            if let Some(mut queued) = queued {
+                queued.wait().await?;
             }
             self.commit(&shared, checked).await
         };

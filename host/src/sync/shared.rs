@@ -51,11 +51,12 @@ pub struct Shared {
     pub parsers: Parsers,
 }
 
-/// Told when a page's raw exchange is durable.
-pub struct Durable(tokio::sync::oneshot::Receiver<()>);
+/// Told when a page's raw exchange is queued for the committer: whatever is queued after that
+/// is committed in the same transaction as the exchange, or a later one.
+pub struct Queued(tokio::sync::oneshot::Receiver<()>);
 
-impl Durable {
-    /// Wait until the exchange is committed; an error when the committer stopped first.
+impl Queued {
+    /// Wait until the exchange is queued; an error when the committer stopped first.
     pub async fn wait(&mut self) -> Result<(), SyncError> {
         (&mut self.0).await.map_err(|_| SyncError::Internal("the committer has stopped".into()))
     }
@@ -88,11 +89,11 @@ impl Shared {
 
     /// Queue an exchange for the raw store as soon as it arrives, before it is parsed (rule 2:
     /// the committer stores it no later than anything derived from it). Returns its id, and
-    /// for a page to parse a receiver told when it is durable: the page settles only after
-    /// that, so a kill loses at most the pages in flight and settling. A page's body is
-    /// compressed on a blocking thread while it is parsed; other exchanges (evidence of a
-    /// failed attempt, a redirect hop) are queued before this returns.
-    pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<(ExchangeId, Option<Durable>), SyncError> {
+    /// for a page to parse a receiver told when it is queued: nothing derived from the page is
+    /// queued before that. A page's body is compressed on a blocking thread while it is
+    /// parsed; other exchanges (evidence of a failed attempt, a redirect hop) are queued before
+    /// this returns.
+    pub async fn store_exchange(&self, s: ToStore<'_>) -> Result<(ExchangeId, Option<Queued>), SyncError> {
         let id = self.store.reservations().exchange();
         let (exchange, base_url) = (s.exchange.clone(), self.fetcher.target().base().to_string());
         let (attempt, hop, duration_ms, to_parse, counts, unasked) =
@@ -107,29 +108,30 @@ impl Shared {
             unasked,
             ..ExchangeWrite::compressing(id, exchange)
         };
-        let durable = match s.to_parse {
+        let queued = match s.to_parse {
             Some(_) => {
-                let (committed, durable) = tokio::sync::oneshot::channel();
+                let (tell, queued) = tokio::sync::oneshot::channel();
                 let committer = self.committer.clone();
-                // Its settle (or the outcome that ends the request) waits for `durable`, so
+                // Its settle (or the outcome that ends the request) waits for `queued`, so
                 // the run never ends with this send still to come.
                 tokio::spawn(async move {
                     let write = tokio::task::spawn_blocking(compress).await;
-                    if let Ok(write) = write {
-                        let _ =
-                            committer.send(Job::Exchange(Box::new(RawJob { committed: Some(committed), write }))).await;
+                    if let Ok(write) = write
+                        && committer.send(Job::Exchange(Box::new(RawJob { write }))).await.is_ok()
+                    {
+                        let _ = tell.send(());
                     }
                 });
-                Some(Durable(durable))
+                Some(Queued(queued))
             }
             None => {
                 let write = self.blocking(compress).await?;
-                self.committer.send(Job::Exchange(Box::new(RawJob { committed: None, write }))).await?;
+                self.committer.send(Job::Exchange(Box::new(RawJob { write }))).await?;
                 None
             }
         };
         self.note_deprecation(s.stream, &s.exchange.response.headers).await?;
-        Ok((id, durable))
+        Ok((id, queued))
     }
 
     /// Frontier entries for follow-up `requests` of `stream`, their ids reserved now; URLs under

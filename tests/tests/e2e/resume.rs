@@ -69,12 +69,13 @@ fn killed_five_times_and_resumed_the_output_equals_a_clean_run() {
     let stats = killed_mock.stats().unwrap();
     let fetched_twice = stats.by_request.values().filter(|n| **n > 1).count();
     assert_eq!(stats.by_request.len(), 2000, "every page fetched");
-    // A chain sends page N+2 ahead while page N+1 is parsed and pages N-2 to N settle: a kill
-    // loses the pages whose raw exchange was not committed yet, the one sent ahead, the one
-    // being parsed and at most the three settling (a stored page whose entry was lost with its
-    // parent's completion is parsed from storage when its request comes up again): at most five
-    // per kill.
-    let lost_per_kill = 5;
+    // A kill loses the pages whose raw exchange was not committed yet: the one sent ahead, the
+    // one being parsed, the three settling, and those whose completion waits in the committer's
+    // queue of four jobs or in the batch being written (a page's completion is queued once its
+    // raw exchange is queued, not committed). At most 1 + 1 + 3 + 9; 5-7 measured (24-34 in
+    // three runs of five kills). A stored page whose entry was lost with its parent's completion
+    // is parsed from storage when its request comes up again, not fetched.
+    let lost_per_kill = 14;
     assert!(
         fetched_twice <= kills * lost_per_kill,
         "a page is fetched again only when a kill lost it in flight or settling: {fetched_twice}"
