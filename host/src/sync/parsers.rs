@@ -1,10 +1,12 @@
 //! The run's parser threads: every page a sync fetches is parsed in the connector on one of a
-//! few long-lived threads, one per core, instead of on tokio's blocking pool.
+//! few long-lived threads, one per core but one, instead of on tokio's blocking pool.
 //!
 //! Why not `spawn_blocking`: the blocking pool also runs the raw bodies' compression and the
 //! store's reads, so consecutive parses land on whichever of its threads is free. On the same
 //! threads every time, a `Link` chain's sync took 2-12% less time (figure 8 by hand, three
-//! interleaved batches; README).
+//! interleaved batches; README). Why one core left: the run's other work (fetching, checking
+//! records, committing) needs one; on 2 cores, one parser thread synced figure 8 6-14% faster
+//! than two (README).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -26,6 +28,11 @@ pub struct Parsers {
 }
 
 impl Parsers {
+    /// Start the parser threads for this machine: one per core but one, at least one.
+    pub fn for_this_machine() -> Parsers {
+        Parsers::start(std::thread::available_parallelism().map_or(1, |n| n.get() - 1))
+    }
+
     /// Start `threads` parser threads (at least one).
     pub fn start(threads: usize) -> Parsers {
         let (jobs, queue) = channel::<Job>();

@@ -117,7 +117,7 @@ impl Session {
             turns,
             send_ahead: SendAhead::default(),
             loop_guard: LoopGuard::default(),
-            parsers: Parsers::start(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            parsers: Parsers::for_this_machine(),
         });
         (shared, self.warnings)
     }
