@@ -23,28 +23,27 @@ use crate::progress::{Committed, Observer};
 use crate::sink::{PageRef, Sink};
 use crate::store::{Added, Archiving, Completion, ExchangeWrite, RunContext, Store, Write};
 
-/// Jobs that may wait for the committer before senders are held back. Four, not more: a queued
-/// page holds its records until it is written, and a page's completion waits only for its raw
-/// exchange to be queued, not committed, so this queue bounds the pages a run holds beyond
-/// those settling.
-const QUEUE: usize = 4;
-
 /// Jobs written in one batch at most.
 const BATCH: usize = 32;
+
+/// How many jobs may wait for the committer before senders are held back, for a run whose
+/// streams have `slots` in-flight slots in all: two per slot (a page's raw exchange and its
+/// commit), at least four, at most a batch. A queued page holds its records until it is
+/// written, and a page's commit waits only for its raw exchange to be queued, not committed,
+/// so this queue and the batch being written bound what a run holds beyond its settling pages;
+/// a wide run still gathers many pages into one batch. Figure 8 (two streams, one slot each:
+/// four jobs) synced faster than with 32 (README).
+pub fn queue_for(slots: usize) -> usize {
+    (2 * slots).clamp(4, BATCH)
+}
 
 /// One durable write to make.
 pub enum Job {
     /// A raw exchange, already compressed.
-    Exchange(Box<RawJob>),
+    Exchange(Box<ExchangeWrite>),
     /// A page's records and what processing its request changed; `fetched_at_ms` is when its
     /// exchange was fetched.
     Page { records: Vec<Record>, done: Completion, fetched_at_ms: u64 },
-}
-
-/// A raw exchange to store.
-pub struct RawJob {
-    /// The exchange, compressed, and what it answers.
-    pub write: ExchangeWrite,
 }
 
 /// The sending side, shared by the run's stream tasks.
@@ -55,15 +54,16 @@ pub struct Committer {
 
 impl Committer {
     /// Start the committer of a run writing to `store` and `sink` (each raw exchange queued for
-    /// the pipeline's archive when `archiving` says so); on a failed commit it cancels the run.
+    /// the pipeline's archive when `archiving` says so), holding at most `queue` jobs that wait
+    /// (see [`queue_for`]); on a failed commit it cancels the run.
     pub fn start(
-        store: Arc<Store>,
-        sink: Arc<Mutex<Box<dyn Sink>>>,
+        (store, sink): (Arc<Store>, Arc<Mutex<Box<dyn Sink>>>),
         (context, archiving): (RunContext, Archiving),
+        queue: usize,
         cancel: CancellationToken,
         report: Report,
     ) -> Committer {
-        let (sender, receiver) = mpsc::channel(QUEUE);
+        let (sender, receiver) = mpsc::channel(queue.max(1));
         let task = tokio::spawn(run(receiver, store, sink, (context, archiving), cancel, report));
         Committer { sender: Mutex::new(Some(sender)), task: Mutex::new(Some(task)) }
     }
@@ -155,10 +155,9 @@ fn write_batch(
     let (mut wrote, mut failed) = (false, None);
     for job in batch {
         match job {
-            Job::Exchange(raw) => {
-                let RawJob { mut write } = *raw;
+            Job::Exchange(mut write) => {
                 write.archiving = archiving;
-                writes.push(Write::Exchange(Box::new(write)));
+                writes.push(Write::Exchange(write));
             }
             Job::Page { records, done, fetched_at_ms } => {
                 if failed.is_none() {
@@ -222,4 +221,17 @@ fn write_page(
         sink.checkpoint(stream, value)?;
     }
     Ok(!records.is_empty() || done.checkpoint.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_grows_with_the_runs_slots_between_four_and_a_batch() {
+        assert_eq!(queue_for(1), 4, "one chain");
+        assert_eq!(queue_for(2), 4, "figure 8's two streams");
+        assert_eq!(queue_for(10), 20, "two jobs per slot");
+        assert_eq!(queue_for(100), BATCH, "never more than a batch");
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
-use super::committer::{Committer, Report};
+use super::committer::{Committer, Report, queue_for};
 use super::loop_guard::LoopGuard;
 use super::parsers::Parsers;
 use super::schemas::RunSchemas;
@@ -93,10 +93,12 @@ impl Session {
         let sink = Arc::new(Mutex::new(self.sink));
         let report = Report { observer: observer.clone(), buckets: self.fetcher.buckets().clone() };
         let archiving = if pipeline.archive.is_some() { Archiving::Queue } else { Archiving::Off };
+        let manifest = self.connector.manifest();
+        let slots = self.streams.iter().map(|s| manifest.endpoint(s).map_or(1, |e| e.max_in_flight.max(1) as usize));
         let committer = Arc::new(Committer::start(
-            self.store.clone(),
-            sink.clone(),
+            (self.store.clone(), sink.clone()),
             (context.clone(), archiving),
+            queue_for(slots.sum()),
             cancel.clone(),
             report,
         ));

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::SyncError;
-use super::committer::{Committer, Job, RawJob};
+use super::committer::{Committer, Job};
 use super::loop_guard::LoopGuard;
 use super::parsers::Parsers;
 use super::schemas::RunSchemas;
@@ -87,8 +87,8 @@ impl Shared {
         self.connector.manifest().endpoint(stream).map_or(1, |e| e.max_in_flight.max(1) as usize)
     }
 
-    /// Queue an exchange for the raw store as soon as it arrives, before it is parsed (rule 2:
-    /// the committer stores it no later than anything derived from it). Returns its id, and
+    /// Queue an exchange for the raw store as soon as it arrives (rule 2: the committer stores
+    /// it no later than anything derived from it). Returns its id, and
     /// for a page to parse a receiver told when it is queued: nothing derived from the page is
     /// queued before that. A page's body is compressed on a blocking thread while it is
     /// parsed; other exchanges (evidence of a failed attempt, a redirect hop) are queued before
@@ -117,7 +117,7 @@ impl Shared {
                 tokio::spawn(async move {
                     let write = tokio::task::spawn_blocking(compress).await;
                     if let Ok(write) = write
-                        && committer.send(Job::Exchange(Box::new(RawJob { write }))).await.is_ok()
+                        && committer.send(Job::Exchange(Box::new(write))).await.is_ok()
                     {
                         let _ = tell.send(());
                     }
@@ -126,7 +126,7 @@ impl Shared {
             }
             None => {
                 let write = self.blocking(compress).await?;
-                self.committer.send(Job::Exchange(Box::new(RawJob { write }))).await?;
+                self.committer.send(Job::Exchange(Box::new(write))).await?;
                 None
             }
         };
