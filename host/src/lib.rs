@@ -27,6 +27,7 @@
 //! | [`reparse`] | stored exchanges through a (newer) connector |
 //! | [`archive`] | every stored exchange also on object storage, drained from a durable queue |
 //! | [`serve`] | `apiary serve`: schedules, metrics, the JSON API and the dashboard |
+//! | [`machine`] | the machine's usable cores, read once |
 
 pub mod accept;
 pub mod archive;
@@ -37,6 +38,7 @@ pub mod fetch;
 pub mod fixtures;
 pub mod home;
 pub mod impact;
+pub mod machine;
 pub mod model;
 pub mod policy;
 pub mod progress;

@@ -189,11 +189,7 @@ pub fn reparse(
         exchanges.iter().map(|m| m.stream.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let run = store.begin_run(RunKind::Reparse, &pipeline.name, new.identity(), &streams)?;
     let context = RunContext { run: run.id, pipeline: pipeline.name.clone(), connector: new.identity().clone() };
-    let threads = if options.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        options.threads
-    };
+    let threads = if options.threads == 0 { crate::machine::cores() } else { options.threads };
     let open = store.dead_letters(|l| {
         l.pipeline == pipeline.name
             && l.resolved_by.is_none()

@@ -37,7 +37,7 @@ pub fn compress(body: &[u8]) -> Vec<u8> {
     };
     let compressed = compressor.compress(body).expect("compressing into memory does not fail");
     let mut idle = IDLE_COMPRESSORS.lock().expect("compressor pool lock");
-    if idle.len() < std::thread::available_parallelism().map_or(2, |n| n.get()) {
+    if idle.len() < crate::machine::cores() {
         idle.push(compressor);
     }
     compressed

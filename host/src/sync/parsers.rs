@@ -30,7 +30,7 @@ pub struct Parsers {
 impl Parsers {
     /// Start the parser threads for this machine: one per core but one, at least one.
     pub fn for_this_machine() -> Parsers {
-        Parsers::start(std::thread::available_parallelism().map_or(1, |n| n.get() - 1))
+        Parsers::start(crate::machine::cores() - 1)
     }
 
     /// Start `threads` parser threads (at least one).
