@@ -1,12 +1,14 @@
 //! The process-wide wasmtime engine and linkers, and the epoch ticker that enforces call
 //! deadlines.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy};
 
 use super::LoadError;
 use super::cache::CompileCache;
+use super::pool::{self, Gate};
 use super::wit::Linkers;
 
 /// How long an epoch tick lasts: the granularity of call deadlines.
@@ -18,19 +20,28 @@ pub struct Runtime {
     engine: Engine,
     linkers: Linkers,
     cache: Option<CompileCache>,
+    /// Keeps the instances alive at once within the pool's slots.
+    slots: Arc<Gate>,
 }
 
 impl Runtime {
-    /// Build the engine (epoch interruption on) and the linkers (empty WASI plus each contract
-    /// version's imports), and start the thread that advances the epoch.
+    /// Build the engine (epoch interruption on, instances from a pool of slots, see
+    /// [`pool`]) and the linkers (empty WASI plus each contract version's imports), and start
+    /// the thread that advances the epoch.
     pub fn new() -> Result<Runtime, LoadError> {
         let engine_error = |e: wasmtime::Error| LoadError::Engine(e.to_string());
         let mut config = Config::new();
         config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(engine_error)?;
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool::config()));
+        let engine = Engine::new(&config).or_else(|error| {
+            tracing::debug!("no instance pool ({error}): instances are allocated one by one");
+            config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            Engine::new(&config)
+        });
+        let engine = engine.map_err(engine_error)?;
         let linkers = Linkers::new(&engine).map_err(engine_error)?;
         start_epoch_ticker(&engine);
-        Ok(Runtime { engine, linkers, cache: None })
+        Ok(Runtime { engine, linkers, cache: None, slots: Arc::new(Gate::new(pool::SLOTS)) })
     }
 
     /// Cache compiled components in `cache`.
@@ -51,6 +62,11 @@ impl Runtime {
 
     pub(super) fn linkers(&self) -> &Linkers {
         &self.linkers
+    }
+
+    /// The gate every call passes while its instance is alive.
+    pub(super) fn slots(&self) -> &Gate {
+        &self.slots
     }
 }
 

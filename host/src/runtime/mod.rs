@@ -10,6 +10,7 @@ mod cache;
 mod engine;
 mod error;
 mod host_state;
+mod pool;
 mod source;
 pub mod wit;
 
@@ -132,6 +133,8 @@ fn call_fresh<R>(
     limits: &ConnectorLimits,
     f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
 ) -> Result<R, CallError> {
+    // Declared before the store, so dropped after it: the slot is free once the instance is gone.
+    let _slot = runtime.slots().enter();
     let mut store = Store::new(runtime.engine(), HostState::new(connector_name, limits));
     store.limiter(|state| &mut state.limits);
     // A new store's deadline is 0: without this the first instruction would trap.

@@ -34,6 +34,8 @@ fn the_rogue_gallery_is_contained_and_the_good_stream_completes_with_no_secret_l
         30,
         "200 KB of stderr is logged, capped, not fatal"
     );
+    let remembered = read_jsonl(&scratch.output("rogue", "remember")).len();
+    assert_eq!(remembered, 30, "no page saw memory an earlier call wrote: every call gets a fresh instance");
     let longest_log_line = ran.stderr.lines().map(str::len).max().unwrap_or(0);
     assert!(longest_log_line < 20_000, "guest output is capped in the log: {longest_log_line} bytes");
     assert!(ran.stderr.contains("guest output: rogue connector says hello on stderr"), "guest stderr reaches the log");
@@ -57,7 +59,9 @@ fn the_rogue_gallery_is_contained_and_the_good_stream_completes_with_no_secret_l
     expect("read_env", Stage::Parse, "HOME: Err(NotPresent), saw 0 variables");
     expect("bad_utf8", Stage::Parse, "utf-8");
     expect("bad_json", Stage::Record, "not valid JSON");
-    assert!(!letters.contains_key("good") && !letters.contains_key("stderr") && !letters.contains_key("chatty"));
+    for clean in ["good", "stderr", "chatty", "remember"] {
+        assert!(!letters.contains_key(clean), "{clean}: {:?}", letters.get(clean).map(|l| &l.error));
+    }
 
     assert!(mock.stats().unwrap().authorized > 0, "the host injected the key");
     let mut places = files_under(&scratch.home());

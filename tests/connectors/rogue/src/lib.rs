@@ -21,7 +21,12 @@ const STREAMS: &[&str] = &[
     "chatty",
     "bad_utf8",
     "bad_json",
+    "remember",
 ];
+
+/// What a `remember` page counts in its instance's memory: more than 1 means a page saw memory
+/// an earlier call wrote, so instances would not be fresh.
+static CALLS_SEEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Connector for Rogue {
     fn manifest() -> Manifest {
@@ -48,10 +53,29 @@ impl Connector for Rogue {
             next: apiary_sdk::link_next(exchange).map(|url| Request::get(stream, url)).into_iter().collect(),
             ..Page::default()
         };
+        if stream == "remember" {
+            remember()?;
+        }
         if second_page {
             misbehave(stream, &mut page)?;
         }
         Ok(page)
+    }
+}
+
+/// A megabyte of zero-initialised memory; `remember` marks its last byte.
+static FAR: [std::sync::atomic::AtomicU8; 1 << 20] = [const { std::sync::atomic::AtomicU8::new(0) }; 1 << 20];
+
+/// Count this call in a static and mark a byte a megabyte further; fail if either shows an earlier
+/// call, and dirty another megabyte of heap for the next instance to be given clean.
+fn remember() -> Result<(), ParseError> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let calls = CALLS_SEEN.fetch_add(1, Relaxed) + 1;
+    let marked = FAR[FAR.len() - 1].swap(0xAB, Relaxed);
+    std::hint::black_box(vec![0xCDu8; 1 << 20]);
+    match (calls, marked) {
+        (1, 0) => Ok(()),
+        _ => Err(ParseError::Fatal(format!("an earlier call's memory is visible: call {calls}, far byte {marked:#x}"))),
     }
 }
 

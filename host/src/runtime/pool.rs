@@ -1,0 +1,111 @@
+//! Where the instances' memories come from: a pool of slots, reused call after call.
+//!
+//! Every call runs in a fresh instance, so no state crosses pages. Allocated one by one (wasmtime's
+//! default), each instance maps its memory, faults in every page it touches and unmaps it at the
+//! end, which on a multi-threaded process also interrupts the other cores to flush their TLBs:
+//! 15-17% of the parse's samples were in the kernel for that (README, figures 2 and 8). wasmtime's
+//! pooling allocator reserves the slots once; an ended instance's first [`KEEP_RESIDENT`] bytes
+//! of memory stay mapped and are reset for the next one, the rest is returned to the kernel.
+//! The next instance still starts from the component's own initial memory: wasmtime resets a
+//! slot, it does not hand over what the last call left (`tests/connectors/rogue`'s `remember`
+//! stream checks that on every page of a real sync).
+//!
+//! The pool has [`SLOTS`] component instances; a [`Gate`] makes a call beyond them wait for one
+//! to end instead of failing. A machine that cannot reserve the pool's address space (a
+//! `ulimit -v`) allocates instances one by one, as before (`Runtime::new`).
+
+use std::sync::{Condvar, Mutex};
+
+use wasmtime::PoolingAllocationConfig;
+
+/// Component instances alive at once, across every thread of the process. A call lasts
+/// milliseconds and runs on a parser, re-parse or blocking thread, so this many is far more than
+/// a run keeps busy.
+pub const SLOTS: u32 = 64;
+
+/// Bytes of each memory slot kept mapped between instances. Figure 8's pages (100 records of
+/// 1.5 KB) synced as fast with 1.5 MiB as with 2, with about 1 MiB less memory; with 1 MiB, no
+/// faster than without a pool (README).
+pub const KEEP_RESIDENT: usize = 1536 << 10;
+
+/// The pool's limits: every slot fits any connector the default allocator would run (a 4 GiB
+/// memory, the most a 32-bit wasm memory can be; the store's limiter still caps it lower), with
+/// room for components made of several core modules. An ended instance's slot is the next one
+/// given out (no idle warm slots): the slots that keep memory resident are only as many as the
+/// calls that ran at once.
+pub(super) fn config() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(SLOTS)
+        .total_core_instances(SLOTS * 8)
+        .total_memories(SLOTS * 2)
+        .total_tables(SLOTS * 8)
+        .max_memories_per_module(2)
+        .max_memory_size(4 << 30)
+        .table_elements(100_000)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .max_unused_warm_slots(0);
+    pool
+}
+
+/// Admits at most `capacity` holders at once; the next one waits until a holder ends.
+#[derive(Debug)]
+pub(super) struct Gate {
+    free: Mutex<u32>,
+    freed: Condvar,
+}
+
+/// A place through a [`Gate`], given back when dropped.
+pub(super) struct Admitted<'a> {
+    gate: &'a Gate,
+}
+
+impl Gate {
+    /// A gate with `capacity` places.
+    pub(super) fn new(capacity: u32) -> Gate {
+        Gate { free: Mutex::new(capacity), freed: Condvar::new() }
+    }
+
+    /// Wait for a free place and take it.
+    pub(super) fn enter(&self) -> Admitted<'_> {
+        let free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let mut free = self.freed.wait_while(free, |free| *free == 0).unwrap_or_else(|e| e.into_inner());
+        *free -= 1;
+        Admitted { gate: self }
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        *self.gate.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.gate.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_full_gate_admits_the_next_caller_only_when_a_place_is_given_back() {
+        let gate = Arc::new(Gate::new(2));
+        let (first, second) = (gate.enter(), gate.enter());
+        let (admitted, waiting) = channel();
+        let third = std::thread::spawn({
+            let gate = gate.clone();
+            move || {
+                let _place = gate.enter();
+                admitted.send(()).unwrap();
+            }
+        });
+        assert!(waiting.recv_timeout(Duration::from_millis(50)).is_err(), "a third caller waits while two hold places");
+        drop(first);
+        waiting.recv().expect("admitted once a place is given back");
+        third.join().unwrap();
+        drop(second);
+        let _again = (gate.enter(), gate.enter());
+    }
+}
