@@ -4,8 +4,9 @@
 //! default), each instance maps its memory, faults in every page it touches and unmaps it at the
 //! end, which on a multi-threaded process also interrupts the other cores to flush their TLBs:
 //! 15-17% of the parse's samples were in the kernel for that (README, figures 2 and 8). wasmtime's
-//! pooling allocator reserves the slots once; an ended instance's first [`KEEP_RESIDENT`] bytes
-//! of memory stay mapped and are reset for the next one, the rest is returned to the kernel.
+//! pooling allocator reserves the slots once; the pages an ended instance touched within the
+//! first [`KEEP_RESIDENT`] bytes of its memory stay mapped and are reset for the next one, the
+//! rest is returned to the kernel. Figure 8's sync took 10-25% less time (README).
 //! The next instance still starts from the component's own initial memory: wasmtime resets a
 //! slot, it does not hand over what the last call left (`tests/connectors/rogue`'s `remember`
 //! stream checks that on every page of a real sync).
@@ -16,23 +17,25 @@
 
 use std::sync::{Condvar, Mutex};
 
-use wasmtime::PoolingAllocationConfig;
+use wasmtime::{Enabled, PoolingAllocationConfig};
 
 /// Component instances alive at once, across every thread of the process. A call lasts
 /// milliseconds and runs on a parser, re-parse or blocking thread, so this many is far more than
 /// a run keeps busy.
 pub const SLOTS: u32 = 64;
 
-/// Bytes of each memory slot kept mapped between instances. Figure 8's pages (100 records of
-/// 1.5 KB) synced as fast with 1.5 MiB as with 2, with about 1 MiB less memory; with 1 MiB, no
-/// faster than without a pool (README).
-pub const KEEP_RESIDENT: usize = 1536 << 10;
+/// Bytes at the start of each memory slot kept mapped between instances: a page of figure 8
+/// (100 records of 1.5 KB) is parsed within them. With 1 MiB that sync was no faster than
+/// without a pool (README).
+pub const KEEP_RESIDENT: usize = 2 << 20;
 
 /// The pool's limits: every slot fits any connector the default allocator would run (a 4 GiB
 /// memory, the most a 32-bit wasm memory can be; the store's limiter still caps it lower), with
 /// room for components made of several core modules. An ended instance's slot is the next one
-/// given out (no idle warm slots): the slots that keep memory resident are only as many as the
-/// calls that ran at once.
+/// given out (no idle warm slots), so the slots that keep memory resident are only as many as
+/// the calls that ran at once. Where the kernel has `PAGEMAP_SCAN` (Linux 6.7), only the pages
+/// a call touched are reset and kept, not all of [`KEEP_RESIDENT`]: figure 8's peak anonymous
+/// memory stayed as without a pool (11-13 MiB) instead of growing 2-3 MiB (README).
 pub(super) fn config() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(SLOTS)
@@ -43,6 +46,7 @@ pub(super) fn config() -> PoolingAllocationConfig {
         .max_memory_size(4 << 30)
         .table_elements(100_000)
         .linear_memory_keep_resident(KEEP_RESIDENT)
+        .pagemap_scan(Enabled::Auto)
         .max_unused_warm_slots(0);
     pool
 }
