@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 ///
 /// `std::thread::available_parallelism` reads the cgroup's CPU quota files on every call (three
 /// files opened, read and closed). The compressor pool asked it for every page it stored, under
-/// the pool's lock: about ten system calls a page (`strace` of figure 8).
+/// the pool's lock: about fifteen system calls a page (`strace` of figure 8).
 pub fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -3,10 +3,11 @@
 //! Every call runs in a fresh instance, so no state crosses pages. Allocated one by one (wasmtime's
 //! default), each instance maps its memory, faults in every page it touches and unmaps it at the
 //! end, which on a multi-threaded process also interrupts the other cores to flush their TLBs:
-//! 15-17% of the parse's samples were in the kernel for that (README, figures 2 and 8). wasmtime's
+//! in profiles, 15% of the parse's samples (figure 2b) and 16% of a whole sync's (figure 8, the
+//! parser thread in the kernel) went to that (README). wasmtime's
 //! pooling allocator reserves the slots once; the pages an ended instance touched within the
 //! first [`KEEP_RESIDENT`] bytes of its memory stay mapped and are reset for the next one, the
-//! rest is returned to the kernel. Figure 8's sync took 10-25% less time (README).
+//! rest is returned to the kernel. Figure 8's sync took 15-20% less time (README).
 //! The next instance still starts from the component's own initial memory: wasmtime resets a
 //! slot, it does not hand over what the last call left (`tests/connectors/rogue`'s `remember`
 //! stream checks that on every page of a real sync).

@@ -66,16 +66,22 @@ impl Connector for Rogue {
 /// A megabyte of zero-initialised memory; `remember` marks its last byte.
 static FAR: [std::sync::atomic::AtomicU8; 1 << 20] = [const { std::sync::atomic::AtomicU8::new(0) }; 1 << 20];
 
-/// Count this call in a static and mark a byte a megabyte further; fail if either shows an earlier
-/// call, and dirty another megabyte of heap for the next instance to be given clean.
+/// Count this call in a static, mark a byte a megabyte further and fill a megabyte of heap;
+/// fail if an earlier call's count, mark or fill is visible. The heap check relies on the guest
+/// allocator trusting memory it has never handed out to be zero (it does not clear it again).
 fn remember() -> Result<(), ParseError> {
     use std::sync::atomic::Ordering::Relaxed;
     let calls = CALLS_SEEN.fetch_add(1, Relaxed) + 1;
     let marked = FAR[FAR.len() - 1].swap(0xAB, Relaxed);
-    std::hint::black_box(vec![0xCDu8; 1 << 20]);
-    match (calls, marked) {
-        (1, 0) => Ok(()),
-        _ => Err(ParseError::Fatal(format!("an earlier call's memory is visible: call {calls}, far byte {marked:#x}"))),
+    let mut heap = vec![0u8; 1 << 20];
+    let dirty = heap.iter().filter(|b| **b != 0).count();
+    heap.fill(0xCD);
+    std::hint::black_box(&heap);
+    match (calls, marked, dirty) {
+        (1, 0, 0) => Ok(()),
+        _ => Err(ParseError::Fatal(format!(
+            "an earlier call's memory is visible: call {calls}, far byte {marked:#x}, {dirty} heap bytes not zero"
+        ))),
     }
 }
 
