@@ -34,7 +34,7 @@ impl Runtime {
         config.epoch_interruption(true);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool::config()));
         let engine = Engine::new(&config).or_else(|error| {
-            tracing::debug!("no instance pool ({error}): instances are allocated one by one");
+            tracing::warn!("no instance pool ({error}): instances are allocated one by one, more slowly");
             config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
             Engine::new(&config)
         });

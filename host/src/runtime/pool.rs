@@ -13,14 +13,16 @@
 //! stream checks that on every page of a real sync).
 //!
 //! The pool has [`SLOTS`] component instances; a [`Gate`] makes a call beyond them wait for one
-//! to end instead of failing. A machine that cannot reserve the pool's address space (a
-//! `ulimit -v`) allocates instances one by one, as before (`Runtime::new`).
+//! to end instead of failing. The pool reserves its address space when the engine is made:
+//! about 260 GiB of it inaccessible (64 memories of 4 GiB and their guards) and about 400 MiB of
+//! tables, touched only as used. A machine that cannot reserve that (a `ulimit -v`) allocates
+//! instances one by one, as before, with a warning in the log (`Runtime::new`).
 
 use std::sync::{Condvar, Mutex};
 
 use wasmtime::{Enabled, PoolingAllocationConfig};
 
-/// Component instances alive at once, across every thread of the process. A call lasts
+/// Component instances alive at once per [`super::Runtime`] (a process has one). A call lasts
 /// milliseconds and runs on a parser, re-parse or blocking thread, so this many is far more than
 /// a run keeps busy.
 pub const SLOTS: u32 = 64;
@@ -30,20 +32,25 @@ pub const SLOTS: u32 = 64;
 /// without a pool (README).
 pub const KEEP_RESIDENT: usize = 2 << 20;
 
-/// The pool's limits: every slot fits any connector the default allocator would run (a 4 GiB
-/// memory, the most a 32-bit wasm memory can be; the store's limiter still caps it lower), with
-/// room for components made of several core modules. An ended instance's slot is the next one
-/// given out (no idle warm slots), so the slots that keep memory resident are only as many as
-/// the calls that ran at once. Where the kernel has `PAGEMAP_SCAN` (Linux 6.7), only the pages
-/// a call touched are reset and kept, not all of [`KEEP_RESIDENT`]: figure 8's peak anonymous
-/// memory stayed as without a pool (11-13 MiB) instead of growing 2-3 MiB (README).
+/// The pool's limits. Per component: up to 8 core instances and tables and one memory (the
+/// connectors here have 3 core modules, 2 tables and 1 memory); a component beyond them is
+/// refused when it is loaded, so a run never fails for want of a slot, and the totals are
+/// [`SLOTS`] times those. Memories up to 4 GiB, the most a 32-bit wasm memory can be (the
+/// store's limiter caps them lower). No stacks: the host makes no async calls. wasmtime prefers
+/// a slot used before to a fresh one, and a used slot keeps the pages it touched within
+/// [`KEEP_RESIDENT`]; where the kernel has `PAGEMAP_SCAN` (Linux 6.7) only those pages are
+/// reset and kept, not all of it: figure 8's peak anonymous memory stayed as without a pool
+/// (11-13 MiB) instead of growing 2-3 MiB (README).
 pub(super) fn config() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(SLOTS)
+        .max_core_instances_per_component(8)
+        .max_tables_per_component(8)
+        .max_memories_per_component(1)
         .total_core_instances(SLOTS * 8)
-        .total_memories(SLOTS * 2)
         .total_tables(SLOTS * 8)
-        .max_memories_per_module(2)
+        .total_memories(SLOTS)
+        .total_stacks(0)
         .max_memory_size(4 << 30)
         .table_elements(100_000)
         .linear_memory_keep_resident(KEEP_RESIDENT)

@@ -66,23 +66,32 @@ impl Connector for Rogue {
 /// A megabyte of zero-initialised memory; `remember` marks its last byte.
 static FAR: [std::sync::atomic::AtomicU8; 1 << 20] = [const { std::sync::atomic::AtomicU8::new(0) }; 1 << 20];
 
-/// Count this call in a static, mark a byte a megabyte further and fill a megabyte of heap;
-/// fail if an earlier call's count, mark or fill is visible. The heap check relies on the guest
-/// allocator trusting memory it has never handed out to be zero (it does not clear it again).
+/// Count this call in a static (in the first pages of memory), mark a byte a megabyte further,
+/// and grow the memory by a megabyte and fill it; fail if an earlier call's count, mark or fill
+/// is visible.
 fn remember() -> Result<(), ParseError> {
     use std::sync::atomic::Ordering::Relaxed;
     let calls = CALLS_SEEN.fetch_add(1, Relaxed) + 1;
     let marked = FAR[FAR.len() - 1].swap(0xAB, Relaxed);
-    let mut heap = vec![0u8; 1 << 20];
-    let dirty = heap.iter().filter(|b| **b != 0).count();
-    heap.fill(0xCD);
-    std::hint::black_box(&heap);
+    let grown = grow_memory(16);
+    let dirty = grown.iter().filter(|b| **b != 0).count();
+    grown.fill(0xCD);
     match (calls, marked, dirty) {
         (1, 0, 0) => Ok(()),
         _ => Err(ParseError::Fatal(format!(
-            "an earlier call's memory is visible: call {calls}, far byte {marked:#x}, {dirty} heap bytes not zero"
+            "an earlier call's memory is visible: call {calls}, far byte {marked:#x}, {dirty} grown bytes not zero"
         ))),
     }
+}
+
+/// `pages` new 64 KiB pages of linear memory, outside the allocator: a fresh instance's grown
+/// memory is zero, whatever an earlier instance in the same slot wrote there.
+fn grow_memory(pages: usize) -> &'static mut [u8] {
+    const PAGE: usize = 64 << 10;
+    let before = core::arch::wasm32::memory_grow(0, pages);
+    assert_ne!(before, usize::MAX, "memory.grow failed");
+    // SAFETY: the pages were just added to the memory and nothing else knows of them.
+    unsafe { std::slice::from_raw_parts_mut((before * PAGE) as *mut u8, pages * PAGE) }
 }
 
 /// The misbehaviour of `stream`.
