@@ -23,6 +23,13 @@ pub enum LoadError {
         "{path} is not a WebAssembly component ({reason}); build connectors with `cargo build --target wasm32-wasip2`"
     )]
     NotAComponent { path: PathBuf, reason: String },
+    /// The component is valid but needs more than one of the runtime's instance slots holds.
+    #[error(
+        "connector {path} is too big for an instance slot ({reason}); a connector may have up to {per} core module instances, {per} tables of up to {elements} elements and one memory",
+        per = super::pool::PER_COMPONENT,
+        elements = super::pool::TABLE_ELEMENTS
+    )]
+    TooBigForASlot { path: PathBuf, reason: String },
     /// The connector was built against a contract version this host does not load.
     #[error(
         "{path} was built against apiary:connector@{found}, but this host supports {supported}; rebuild it with a matching apiary-sdk, or upgrade apiary"

@@ -56,8 +56,7 @@ impl LoadedConnector {
             Some(cache) => cache.load(runtime.engine(), &bytes, &digest),
             None => Component::new(runtime.engine(), &bytes),
         };
-        let component =
-            compiled.map_err(|e| LoadError::NotAComponent { path: path.to_path_buf(), reason: first_line(&e) })?;
+        let component = compiled.map_err(|e| not_loadable(path, &e))?;
         let contract = match ContractVersion::imported_by(&component, runtime.engine()) {
             Some(found) => ContractVersion::of(&found).ok_or_else(|| LoadError::UnsupportedContract {
                 path: path.to_path_buf(),
@@ -169,6 +168,16 @@ impl std::fmt::Debug for LoadedConnector {
 /// Every message of an error's chain, joined: wasmtime puts the useful part in the causes.
 fn error_chain(error: &wasmtime::Error) -> String {
     error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// Why wasmtime would not make a component of a file: not a component at all, or one beyond the
+/// pool's per-component limits (wasmtime names its pooling allocator in that error).
+fn not_loadable(path: &Path, error: &wasmtime::Error) -> LoadError {
+    let (path, reason) = (path.to_path_buf(), first_line(error));
+    match reason.contains("pooling allocator") {
+        true => LoadError::TooBigForASlot { path, reason },
+        false => LoadError::NotAComponent { path, reason },
+    }
 }
 
 /// The error's chain on one line, without wasm backtraces.

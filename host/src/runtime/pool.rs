@@ -27,6 +27,12 @@ use wasmtime::{Enabled, PoolingAllocationConfig};
 /// a run keeps busy.
 pub const SLOTS: u32 = 64;
 
+/// Core module instances a component may have, and tables (see [`config`]).
+pub const PER_COMPONENT: u32 = 8;
+
+/// The most elements a table may start with.
+pub const TABLE_ELEMENTS: usize = 100_000;
+
 /// Bytes at the start of each memory slot kept mapped between instances: a page of figure 8
 /// (100 records of 1.5 KB) is parsed within them. With 1 MiB that sync was no faster than
 /// without a pool (README).
@@ -44,15 +50,15 @@ pub const KEEP_RESIDENT: usize = 2 << 20;
 pub(super) fn config() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(SLOTS)
-        .max_core_instances_per_component(8)
-        .max_tables_per_component(8)
+        .max_core_instances_per_component(PER_COMPONENT)
+        .max_tables_per_component(PER_COMPONENT)
         .max_memories_per_component(1)
-        .total_core_instances(SLOTS * 8)
-        .total_tables(SLOTS * 8)
+        .total_core_instances(SLOTS * PER_COMPONENT)
+        .total_tables(SLOTS * PER_COMPONENT)
         .total_memories(SLOTS)
         .total_stacks(0)
         .max_memory_size(4 << 30)
-        .table_elements(100_000)
+        .table_elements(TABLE_ELEMENTS)
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .pagemap_scan(Enabled::Auto)
         .max_unused_warm_slots(0);

@@ -15,8 +15,11 @@ use crate::model::{ConnectorIdentity, Exchange, Header, Request, Response};
 pub struct ExchangeWrite {
     /// Its id, reserved from the store.
     pub id: ExchangeId,
-    /// The request (secrets already redacted) and the response.
+    /// The request (secrets already redacted) and the response, its body left out once
+    /// compressed: a queued write holds only `compressed`.
     pub exchange: Exchange,
+    /// The length of the response body as received.
+    pub body_bytes: u64,
     /// The response body, zstd-compressed.
     pub compressed: Vec<u8>,
     /// Which attempt this response came from (1 = first try).
@@ -52,7 +55,7 @@ impl ExchangeWrite {
         let mut counts = self.counts;
         counts.add(&Counts {
             exchanges: 1,
-            raw_bytes: self.exchange.response.body.len() as u64,
+            raw_bytes: self.body_bytes,
             stored_bytes: self.compressed.len() as u64,
             ..Counts::default()
         });
@@ -60,11 +63,13 @@ impl ExchangeWrite {
     }
 
     /// `exchange` under the reserved id `id`, its body compressed now.
-    pub fn compressing(id: ExchangeId, exchange: Exchange) -> ExchangeWrite {
+    pub fn compressing(id: ExchangeId, mut exchange: Exchange) -> ExchangeWrite {
         let compressed = codec::compress(&exchange.response.body);
+        let body = std::mem::take(&mut exchange.response.body);
         ExchangeWrite {
             id,
             exchange,
+            body_bytes: body.len() as u64,
             compressed,
             attempt: 1,
             hop: 0,
@@ -208,7 +213,7 @@ pub(super) fn insert_exchange(
         attempt: new.attempt,
         hop: new.hop,
         base_url: new.base_url.clone(),
-        body_bytes: exchange.response.body.len() as u64,
+        body_bytes: new.body_bytes,
         stored_bytes: new.compressed.len() as u64,
         unasked: new.unasked,
     };

@@ -132,3 +132,19 @@ fn rejected_records_keep_their_letter_while_still_rejected() {
     assert_eq!(letters[0].resolved_by, Some(second.run), "the record now accepted is resolved");
     assert_eq!(letters[1].resolved_by, None, "the record still rejected stays open");
 }
+
+#[test]
+fn a_queued_exchange_holds_only_its_compressed_body_and_is_stored_whole() {
+    let (_dir, store) = fresh();
+    let ctx = context(&store, RunKind::Sync);
+    let body: Vec<u8> = (0..2_000).flat_map(|i| format!("{{\"id\":{i}}},").into_bytes()).collect();
+    let response = crate::model::Response { status: 200, headers: vec![], body: body.clone() };
+    let exchange = crate::model::Exchange { request: request(1), response, fetched_at_ms: 7 };
+    let write = ExchangeWrite::new(&store, exchange);
+    assert!(write.exchange.response.body.is_empty(), "the body is not held twice while the write waits");
+    assert_eq!((write.body_bytes, write.added_counts().raw_bytes), (body.len() as u64, body.len() as u64));
+    let id = write.id;
+    store.commit_batch(&ctx, vec![Write::Exchange(Box::new(write))]).unwrap();
+    let stored = store.raw(id).unwrap();
+    assert_eq!((stored.body, stored.meta.body_bytes), (body.clone(), body.len() as u64));
+}

@@ -79,6 +79,22 @@ fn a_file_that_is_not_wasm_and_a_core_module() {
 }
 
 #[test]
+fn a_component_too_big_for_an_instance_slot() {
+    let scratch = Scratch::new();
+    // A component whose one core module has a table of 200,000 elements (the slots hold 100,000).
+    let module: &[u8] = b"\0asm\x01\0\0\0\x04\x06\x01\x70\x00\xc0\x9a\x0c";
+    let mut component = b"\0asm\x0d\0\x01\0\x01".to_vec();
+    component.push(module.len() as u8);
+    component.extend_from_slice(module);
+    component.extend_from_slice(b"\x02\x04\x01\x00\x00\x00");
+    let big = scratch.write("big.wasm", component);
+    assert_one_line_error(
+        &scratch.apiary(&["inspect", big.to_str().unwrap()]),
+        &["big.wasm", "too big for an instance slot", "200000", "tables of up to 100000 elements"],
+    );
+}
+
+#[test]
 fn a_component_that_is_not_an_apiary_connector() {
     let scratch = Scratch::new();
     // The smallest valid component: a header and nothing else, so no `manifest` export.
