@@ -65,11 +65,11 @@ impl ExchangeWrite {
     /// `exchange` under the reserved id `id`, its body compressed now.
     pub fn compressing(id: ExchangeId, mut exchange: Exchange) -> ExchangeWrite {
         let compressed = codec::compress(&exchange.response.body);
-        let body = std::mem::take(&mut exchange.response.body);
+        let body_bytes = std::mem::take(&mut exchange.response.body).len() as u64;
         ExchangeWrite {
             id,
             exchange,
-            body_bytes: body.len() as u64,
+            body_bytes,
             compressed,
             attempt: 1,
             hop: 0,
