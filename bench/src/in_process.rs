@@ -180,7 +180,7 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     const PAGES: u32 = 300;
     let started = Instant::now();
     for _ in 0..PAGES {
-        let mut write = ExchangeWrite::new(&store, empty.clone());
+        let mut write = ExchangeWrite::new(&store, &empty);
         write.to_parse = Some(entry.id);
         let meta = store.put_exchange(&context, write)?;
         let done = Completion {
@@ -204,7 +204,7 @@ pub async fn fixed_costs(paths: &Paths, table: &mut Table) -> Result<()> {
     let raw_bytes: usize = big.iter().map(|x| x.response.body.len()).sum();
     let started = Instant::now();
     for x in &big {
-        store.put_exchange(&context, ExchangeWrite::new(&store, x.clone()))?;
+        store.put_exchange(&context, ExchangeWrite::new(&store, x))?;
     }
     let mbps = per_second(raw_bytes as f64 / 1e6, started.elapsed().as_secs_f64());
     table.add(

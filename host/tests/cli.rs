@@ -27,7 +27,7 @@ fn home_with_a_large_exchange() -> tempfile::TempDir {
     let body = format!("[{}]", vec!["{\"n\":1}"; 100_000].join(","));
     let exchange =
         Exchange { request, response: Response { status: 200, headers: vec![], body: body.into() }, fetched_at_ms: 0 };
-    store.put_exchange(&context, ExchangeWrite::new(&store, exchange)).unwrap();
+    store.put_exchange(&context, ExchangeWrite::new(&store, &exchange)).unwrap();
     dir
 }
 

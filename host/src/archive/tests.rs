@@ -66,7 +66,7 @@ fn exchange(store: &Store, page: u32, archiving: Archiving) -> ExchangeWrite {
     };
     let body = format!("[{{\"page\":{page}}}]").into_bytes();
     let response = Response { status: 200, headers: vec![], body };
-    let mut write = ExchangeWrite::new(store, Exchange { request, response, fetched_at_ms: 1_000 + u64::from(page) });
+    let mut write = ExchangeWrite::new(store, &Exchange { request, response, fetched_at_ms: 1_000 + u64::from(page) });
     write.archiving = archiving;
     write
 }

@@ -15,8 +15,8 @@ use crate::model::{ConnectorIdentity, Exchange, Header, Request, Response};
 pub struct ExchangeWrite {
     /// Its id, reserved from the store.
     pub id: ExchangeId,
-    /// The request (secrets already redacted) and the response, its body left out once
-    /// compressed: a queued write holds only `compressed`.
+    /// The request (secrets already redacted) and the response without its body: a queued
+    /// write holds only `compressed`.
     pub exchange: Exchange,
     /// The length of the response body as received.
     pub body_bytes: u64,
@@ -45,7 +45,7 @@ pub struct ExchangeWrite {
 
 impl ExchangeWrite {
     /// `exchange` ready to store in `store`: an id reserved, the body compressed.
-    pub fn new(store: &Store, exchange: Exchange) -> ExchangeWrite {
+    pub fn new(store: &Store, exchange: &Exchange) -> ExchangeWrite {
         ExchangeWrite::compressing(store.reservations().exchange(), exchange)
     }
 
@@ -62,15 +62,19 @@ impl ExchangeWrite {
         counts
     }
 
-    /// `exchange` under the reserved id `id`, its body compressed now.
-    pub fn compressing(id: ExchangeId, mut exchange: Exchange) -> ExchangeWrite {
-        let compressed = codec::compress(&exchange.response.body);
-        let body_bytes = std::mem::take(&mut exchange.response.body).len() as u64;
+    /// `exchange` under the reserved id `id`, its body compressed now (read where it is: the
+    /// page being parsed meanwhile shares it).
+    pub fn compressing(id: ExchangeId, exchange: &Exchange) -> ExchangeWrite {
+        let response = &exchange.response;
         ExchangeWrite {
             id,
-            exchange,
-            body_bytes,
-            compressed,
+            exchange: Exchange {
+                request: exchange.request.clone(),
+                response: Response { status: response.status, headers: response.headers.clone(), body: Vec::new() },
+                fetched_at_ms: exchange.fetched_at_ms,
+            },
+            body_bytes: response.body.len() as u64,
+            compressed: codec::compress(&response.body),
             attempt: 1,
             hop: 0,
             base_url: None,

@@ -140,7 +140,7 @@ fn a_queued_exchange_holds_only_its_compressed_body_and_is_stored_whole() {
     let body: Vec<u8> = (0..2_000).flat_map(|i| format!("{{\"id\":{i}}},").into_bytes()).collect();
     let response = crate::model::Response { status: 200, headers: vec![], body: body.clone() };
     let exchange = crate::model::Exchange { request: request(1), response, fetched_at_ms: 7 };
-    let write = ExchangeWrite::new(&store, exchange);
+    let write = ExchangeWrite::new(&store, &exchange);
     assert!(write.exchange.response.body.is_empty(), "the body is not held twice while the write waits");
     assert_eq!((write.body_bytes, write.added_counts().raw_bytes), (body.len() as u64, body.len() as u64));
     let id = write.id;

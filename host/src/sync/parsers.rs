@@ -48,7 +48,7 @@ impl Parsers {
     }
 
     /// Parse `exchange` with `connector` on a parser thread.
-    pub async fn parse(&self, connector: LoadedConnector, exchange: Exchange) -> Result<Parsed, SyncError> {
+    pub async fn parse(&self, connector: LoadedConnector, exchange: Arc<Exchange>) -> Result<Parsed, SyncError> {
         let (done, parsed) = tokio::sync::oneshot::channel();
         let job = Box::new(move || {
             let _ = done.send(connector.parse(&exchange));

@@ -21,7 +21,7 @@ use crate::store::{Completion, Counts, ExchangeId, FrontierEntry, NewDeadLetter,
 /// How an attempt ended.
 enum Attempted {
     /// A successful response, queued to be stored and marked to be parsed.
-    Page(ExchangeId, Exchange, Queued),
+    Page(ExchangeId, Arc<Exchange>, Queued),
     /// Try again after this wait.
     Again(Duration),
     /// No more attempts: this letter ends the request.
@@ -68,7 +68,7 @@ pub async fn process(
                 budget.start_attempt();
                 let store = shared.store.clone();
                 let raw = shared.blocking(move || store.raw(id)).await??;
-                (id, raw.to_exchange(), None, raw.meta.base_url)
+                (id, Arc::new(raw.to_exchange()), None, raw.meta.base_url)
             }
             None => match attempt(shared, stream, &entry, &request, &mut budget, &mut pending).await? {
                 Attempted::Page(id, exchange, queued) => (id, exchange, Some(queued), None),
@@ -179,7 +179,7 @@ async fn attempt(
         pending.throttled += u64::from(response.status == 429);
         let status = response.status;
         let stored_request = Request { url: fetcher.target().relative(url.as_str()), ..hop_request.clone() };
-        let exchange = Exchange { request: stored_request, response, fetched_at_ms };
+        let exchange = Arc::new(Exchange { request: stored_request, response, fetched_at_ms });
         let is_page = exchange.response.is_success();
         let (id, queued) = shared
             .store_exchange(ToStore {

@@ -166,7 +166,7 @@ impl SendAhead {
                 ..Counts::default()
             };
             let request = Request { url: shared.fetcher.target().relative(url.as_str()), ..request };
-            let exchange = Exchange { request, response, fetched_at_ms };
+            let exchange = Arc::new(Exchange { request, response, fetched_at_ms });
             let duration_ms = attempt.duration.as_millis() as u64;
             let (attempt, hop, to_parse, unasked) = (1, 0, None, true);
             let evidence =

@@ -65,7 +65,8 @@ impl Queued {
 /// An exchange to store: which attempt and hop it answers, and whether it is the page to parse.
 pub struct ToStore<'a> {
     pub stream: &'a str,
-    pub exchange: &'a Exchange,
+    /// Shared with the parse of a page: its body is compressed where it is, not copied.
+    pub exchange: &'a Arc<Exchange>,
     pub attempt: u32,
     pub hop: u32,
     pub duration_ms: u64,
@@ -106,7 +107,7 @@ impl Shared {
             to_parse,
             counts,
             unasked,
-            ..ExchangeWrite::compressing(id, exchange)
+            ..ExchangeWrite::compressing(id, &exchange)
         };
         let queued = match s.to_parse {
             Some(_) => {
