@@ -75,11 +75,14 @@ impl CompileCache {
             return Ok(component);
         }
         let compiled = engine.precompile_component(bytes)?;
+        // SAFETY: `compiled` was produced just now by this engine.
+        let component = unsafe { Component::deserialize(engine, &compiled) }?;
+        // Only a component the engine accepts is kept: one that compiles but is refused (too big
+        // for an instance slot) would otherwise be read back, refused and warned about each time.
         if let Err(e) = self.write(&entry, &context, &compiled) {
             tracing::debug!(path = %entry.display(), "could not write the compile cache: {e}");
         }
-        // SAFETY: `compiled` was produced just now by this engine.
-        unsafe { Component::deserialize(engine, &compiled) }
+        Ok(component)
     }
 
     /// The entry's path: `<component sha256>-<engine compatibility hash>.cwasm`.
@@ -100,6 +103,8 @@ impl CompileCache {
             Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!(path = %entry.display(), "compile cache entry unusable ({e}); compiling again");
+                // Removed: a component compiled again is stored only if the engine accepts it.
+                let _ = std::fs::remove_file(entry).and(std::fs::remove_file(mac_path(entry)));
                 None
             }
         }
