@@ -1,6 +1,7 @@
 //! The run's committer: every durable write of a sync (raw exchanges, page completions) goes
-//! through it, in the order the stream tasks send them, and whatever is ready together goes
-//! into one transaction, behind one fsync of the output and one of the database. It runs on
+//! through it, in the order the stream tasks send them, and whatever is queued within 2 ms of a
+//! batch's first job goes into one transaction, behind one fsync of the output and one of the
+//! database (a group commit, [`GATHER`]). It runs on
 //! its own thread, so compressing, writing and syncing page N overlap fetching and parsing page
 //! N+1: a `Link` chain keeps both cores busy.
 //!
@@ -25,6 +26,14 @@ use crate::store::{Added, Archiving, Completion, ExchangeWrite, RunContext, Stor
 
 /// Jobs written in one batch at most.
 const BATCH: usize = 32;
+
+/// How long a batch waits for more jobs after its first before it is written: a group commit,
+/// like PostgreSQL's `commit_delay`. A batch costs two fsyncs and a transaction whatever its
+/// size, and on a fast chain a page settles about every millisecond, so waiting 2 ms turns
+/// about 450 batches of one or two jobs into far fewer, larger ones (figure 8: 12% less CPU,
+/// 10% less wall time). Nothing waits for a batch to be durable except the run's end, so a
+/// page is committed up to 2 ms later and nothing else slows down.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// How many jobs may wait for the committer before senders are held back, for a run whose
 /// streams have `slots` in-flight slots in all: two per slot (a page's raw exchange and its
@@ -116,13 +125,7 @@ async fn run(
     report: Report,
 ) -> Result<(), SyncError> {
     while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let batch = gather(first, &mut receiver).await;
         let (store, sink, context) = (store.clone(), sink.clone(), context.clone());
         let written = tokio::task::spawn_blocking(move || write_batch(&store, &sink, (&context, archiving), batch))
             .await
@@ -137,6 +140,22 @@ async fn run(
         }
     }
     Ok(())
+}
+
+/// The batch that starts with `first`: it takes every job queued within [`GATHER`] of it, up to
+/// [`BATCH`], and ends at once when the senders are gone.
+async fn gather(first: Job, receiver: &mut mpsc::Receiver<Job>) -> Vec<Job> {
+    let mut batch = vec![first];
+    let until = tokio::time::Instant::now() + GATHER;
+    while batch.len() < BATCH {
+        // A job already queued is taken even once the window has passed: `timeout_at` polls
+        // the receiver before the deadline.
+        match tokio::time::timeout_at(until, receiver.recv()).await {
+            Ok(Some(job)) => batch.push(job),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    batch
 }
 
 /// Write a batch: records to the output, made durable, then one database transaction holding
@@ -226,6 +245,38 @@ fn write_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn job() -> Job {
+        Job::Page { records: Vec::new(), done: Completion::default(), fetched_at_ms: 0 }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_takes_the_jobs_queued_within_its_window_and_no_more_than_a_batch() {
+        let (sender, mut receiver) = mpsc::channel(2 * BATCH);
+        sender.send(job()).await.unwrap();
+        let later = sender.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(GATHER / 2).await;
+            later.send(job()).await.unwrap();
+            tokio::time::sleep(GATHER).await;
+            later.send(job()).await.unwrap();
+        });
+        let first = receiver.recv().await.unwrap();
+        assert_eq!(gather(first, &mut receiver).await.len(), 2, "the job sent within the window joins");
+        for _ in 0..BATCH {
+            sender.send(job()).await.unwrap();
+        }
+        let started = tokio::time::Instant::now();
+        let first = receiver.recv().await.unwrap();
+        assert_eq!(gather(first, &mut receiver).await.len(), BATCH, "a batch at most");
+        assert_eq!(started.elapsed(), std::time::Duration::ZERO, "a full batch does not wait");
+        drop(sender);
+        let first = receiver.recv().await.unwrap(); // the job sent after the first window
+
+        let started = tokio::time::Instant::now();
+        assert_eq!(gather(first, &mut receiver).await.len(), 1);
+        assert_eq!(started.elapsed(), std::time::Duration::ZERO, "no sender left: nothing to wait for");
+    }
 
     #[test]
     fn the_queue_grows_with_the_runs_slots_between_four_and_a_batch() {
