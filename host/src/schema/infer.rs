@@ -1,17 +1,13 @@
 //! The one pass over a record's JSON that checks it is valid and learns its shape.
 //!
-//! A serde [`DeserializeSeed`] walks `serde_json`'s deserializer straight into a tree of
-//! [`Node`]s: no `serde_json::Value` is built, unescaped keys and strings are borrowed, and keys
-//! are matched first against the field that followed the previous key last time (records of a
-//! stream almost always list their keys in the same order, whatever that order is), so a key
-//! costs one comparison.
+//! The record reader (`reader.rs`) walks the JSON straight into a tree of [`Node`]s: nothing is
+//! built, and keys are matched first against the field that followed the previous key last
+//! time (records of a stream almost always list their keys in the same order, whatever that
+//! order is), so a key costs one comparison.
 //! Values deeper than [`MAX_DEPTH`], and fields past the [`MAX_FIELDS`] / [`MAX_NODES`] caps,
-//! are skipped with `IgnoredAny` (checked exactly as `RawValue` checks them) and not tracked.
+//! are checked and not tracked.
 
 use std::collections::HashMap;
-use std::fmt;
-
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::change::{Change, Deviation};
 use super::json_type::{JsonType, TypeCounts, TypeSet};
@@ -113,7 +109,7 @@ impl Node {
     }
 
     /// Count one value of type `t` here, noting how it deviates from the baseline.
-    fn note(&mut self, t: JsonType, scan: &mut Scan<'_>) {
+    pub(super) fn note(&mut self, t: JsonType, scan: &mut Scan<'_>) {
         self.counts.add(t);
         if !scan.checking {
             return;
@@ -129,8 +125,18 @@ impl Node {
         scan.deviations.push(Deviation { path: self.path.clone(), change });
     }
 
+    /// An object starts here: its first key is guessed from the last object's.
+    pub(super) fn begin_object(&mut self) {
+        self.last = 0;
+    }
+
+    /// The node of field `i` (an index [`Node::field`] gave).
+    pub(super) fn child(&mut self, i: usize) -> &mut Node {
+        &mut self.fields[i].1
+    }
+
     /// The index of field `key`, added if new and the caps allow.
-    fn field(&mut self, key: &str, scan: &mut Scan<'_>) -> Option<usize> {
+    pub(super) fn field(&mut self, key: &str, scan: &mut Scan<'_>) -> Option<usize> {
         let hinted = self.follows[self.last];
         let found = match self.fields.get(hinted) {
             Some((k, _)) if **k == *key => Some(hinted),
@@ -154,7 +160,7 @@ impl Node {
     }
 
     /// The node of this array's items, added if new and the caps allow.
-    fn items(&mut self, scan: &mut Scan<'_>) -> Option<&mut Node> {
+    pub(super) fn items(&mut self, scan: &mut Scan<'_>) -> Option<&mut Node> {
         if self.items.is_none() && scan.nodes < MAX_NODES {
             scan.nodes += 1;
             self.items = Some(Box::new(Node::new(self.path.items(), self.child_origin())));
@@ -173,131 +179,4 @@ pub(super) struct Scan<'r> {
     pub deviations: &'r mut Vec<Deviation>,
     /// Nodes in the tree, against [`MAX_NODES`].
     pub nodes: usize,
-}
-
-/// Reads one value into `node` (or only checks it when there is no node).
-pub(super) struct ValueSeed<'n, 's, 'r> {
-    pub node: Option<&'n mut Node>,
-    pub depth: usize,
-    pub scan: &'s mut Scan<'r>,
-}
-
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        if self.node.is_some() {
-            deserializer.deserialize_any(self)
-        } else {
-            deserializer.deserialize_ignored_any(IgnoredAny).map(drop)
-        }
-    }
-}
-
-impl ValueSeed<'_, '_, '_> {
-    fn leaf<E>(self, t: JsonType) -> Result<(), E> {
-        if let Some(node) = self.node {
-            node.note(t, self.scan);
-        }
-        Ok(())
-    }
-}
-
-impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.leaf(JsonType::Null)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        self.leaf(JsonType::Boolean)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        self.leaf(JsonType::Integer)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        self.leaf(JsonType::Integer)
-    }
-
-    /// serde_json hands over integers too large for 64 bits as floats: they count as numbers.
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        self.leaf(JsonType::Number)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        self.leaf(JsonType::String)
-    }
-
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
-        self.leaf(JsonType::String)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let ValueSeed { node, depth, scan } = self;
-        let node = node.expect("untracked values are ignored, not visited");
-        if depth < MAX_DEPTH {
-            loop {
-                let items = node.items(scan);
-                if seq.next_element_seed(ValueSeed { node: items, depth: depth + 1, scan: &mut *scan })?.is_none() {
-                    break;
-                }
-            }
-        } else {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-        }
-        node.note(JsonType::Array, scan);
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let ValueSeed { node, depth, scan } = self;
-        let node = node.expect("untracked values are ignored, not visited");
-        if depth < MAX_DEPTH {
-            node.last = 0;
-            while let Some(slot) = map.next_key_seed(KeySeed { node: &mut *node, scan: &mut *scan })? {
-                let child = slot.map(|i| &mut node.fields[i].1);
-                map.next_value_seed(ValueSeed { node: child, depth: depth + 1, scan: &mut *scan })?;
-            }
-        } else {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        }
-        if node.example.is_none() && scan.checking {
-            node.example = scan.key.map(Into::into);
-        }
-        node.note(JsonType::Object, scan);
-        Ok(())
-    }
-}
-
-/// Reads one key and finds (or adds) its field.
-struct KeySeed<'n, 's, 'r> {
-    node: &'n mut Node,
-    scan: &'s mut Scan<'r>,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_, '_> {
-    type Value = Option<usize>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed<'_, '_, '_> {
-    type Value = Option<usize>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
-        Ok(self.node.field(key, self.scan))
-    }
 }

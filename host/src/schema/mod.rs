@@ -27,6 +27,7 @@ mod json_schema;
 pub mod json_type;
 pub mod observer;
 pub mod path;
+mod reader;
 pub mod shape;
 
 pub use change::{Change, Deviation, FieldChange};

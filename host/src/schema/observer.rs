@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeSeed;
 use serde_json::value::RawValue;
 
 use super::change::Deviation;
 use super::drift::{Drift, Examples};
-use super::infer::{Node, Scan, ValueSeed};
+use super::infer::{Node, Scan};
 use super::json_type::JsonType;
 use super::path::FieldPath;
+use super::reader::read_record;
 use super::shape::StreamSchema;
 
 /// A record that is not valid JSON; the text is serde_json's message.
@@ -69,19 +69,17 @@ impl SchemaObserver {
     /// deviates from the baseline, one entry per field and kind of change. `key` is the
     /// record's primary key, kept as an example.
     ///
-    /// The few texts that serde_json accepts only without decoding them (a number beyond f64
-    /// such as `1e400`, an escaped lone surrogate such as `"\ud800"`, nesting deeper than 128)
-    /// are accepted and counted as records; their shape is learned up to that value. An invalid
-    /// record leaves the record count unchanged, though fields read before the error stay
-    /// counted.
+    /// The record reader (`reader.rs`) reads the record; what it refuses goes to serde_json.
+    /// So the few texts it leaves to serde_json (a key with an escaped lone surrogate such as
+    /// `{"\ud800":1}`, nesting deeper than 128) are accepted and counted as records, their shape
+    /// learned up to that place. An invalid record leaves the record count unchanged, though
+    /// fields read before the error stay counted.
     pub fn observe(&mut self, json: &str, key: Option<&str>) -> Result<&[Deviation], InvalidJson> {
         self.deviations.clear();
         let root_before = self.root.counts;
         let checking = self.baseline.is_some();
         let mut scan = Scan { checking, key, deviations: &mut self.deviations, nodes: self.nodes };
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        let seed = ValueSeed { node: Some(&mut self.root), depth: 0, scan: &mut scan };
-        let scanned = seed.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+        let scanned = read_record(json, &mut self.root, &mut scan);
         self.nodes = scan.nodes;
         if scanned.is_err() {
             self.root.counts = root_before;

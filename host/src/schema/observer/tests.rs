@@ -12,6 +12,13 @@ fn verdict(json: &str) -> Result<(), String> {
     SchemaObserver::new(None).observe(json, None).map(drop).map_err(|e| e.0)
 }
 
+/// Whether the record reader alone, before the observer asks serde_json, accepts `json`.
+fn reader_accepts(json: &str) -> bool {
+    let (mut root, mut deviations) = (Node::root(), Vec::new());
+    let mut scan = Scan { checking: false, key: None, deviations: &mut deviations, nodes: 0 };
+    read_record(json, &mut root, &mut scan).is_ok()
+}
+
 #[test]
 fn accepts_and_refuses_exactly_what_raw_value_does_with_the_same_message() {
     let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
@@ -51,12 +58,19 @@ fn accepts_and_refuses_exactly_what_raw_value_does_with_the_same_message() {
     cases.extend([deep(127), deep(128), deep(129), deep(300)]);
     for case in &cases {
         assert_eq!(verdict(case), raw_value_verdict(case), "{case:?}");
+        let left_to_serde = case.starts_with(&"[".repeat(129));
+        assert_eq!(reader_accepts(case), raw_value_verdict(case).is_ok() && !left_to_serde, "the reader: {case:?}");
     }
+    assert!(!reader_accepts(r#"{"\ud800":1}"#), "a key with a lone surrogate is left to serde_json");
+    assert_eq!(verdict(r#"{"\ud800":1}"#), raw_value_verdict(r#"{"\ud800":1}"#));
 }
 
 #[test]
 fn mutated_records_are_judged_like_raw_value_judges_them() {
-    let record = r#"{"id":12,"n":-1.5e3,"t":"a\"b\\c\u00e9","u":{"l":"x","a":[1,{"k":null}]},"b":true,"z":[]}"#;
+    let records = [
+        r#"{"id":12,"n":-1.5e3,"t":"a\"b\\c\u00e9","u":{"l":"x","a":[1,{"k":null}]},"b":true,"z":[]}"#,
+        " [ {\"k\\u0065y\" : \"long enough to fill words of eight bytes, then \\ud83d\\ude00 and \\/\"} , 0.5E+2 , -0 , false ] ",
+    ];
     let alphabet: Vec<char> = "{}[]\":,\\.-+eE0123456789 tfnlu\u{7f}\u{1}é".chars().collect();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |n: usize| {
@@ -66,8 +80,8 @@ fn mutated_records_are_judged_like_raw_value_judges_them() {
         (seed % n as u64) as usize
     };
     let (mut accepted, mut refused) = (0, 0);
-    for _ in 0..20_000 {
-        let mut chars: Vec<char> = record.chars().collect();
+    for n in 0..30_000 {
+        let mut chars: Vec<char> = records[n % records.len()].chars().collect();
         for _ in 0..1 + next(3) {
             let at = next(chars.len());
             match next(3) {
@@ -79,6 +93,7 @@ fn mutated_records_are_judged_like_raw_value_judges_them() {
         let text: String = chars.into_iter().collect();
         let expected = raw_value_verdict(&text);
         assert_eq!(verdict(&text), expected, "{text}");
+        assert_eq!(reader_accepts(&text), expected.is_ok(), "the reader: {text}");
         if expected.is_ok() { accepted += 1 } else { refused += 1 }
     }
     assert!(accepted > 500 && refused > 500, "both sides exercised: {accepted} accepted, {refused} refused");
@@ -170,15 +185,19 @@ fn fields_past_the_caps_are_checked_but_not_tracked() {
 }
 
 #[test]
-fn records_only_raw_value_accepts_still_count_as_records() {
+fn records_left_to_serde_json_still_count_as_records() {
+    let deep = "[".repeat(129) + &"]".repeat(129);
     let mut observer = SchemaObserver::new(None);
-    for json in [r#"{"id":1,"e":1e400}"#, r#" ["\ud800"]"#, "1e400", r#"{"id":2}"#] {
+    for json in [r#"{"id":1,"e":1e400,"\ud800":2}"#, r#" ["\ud800"]"#, &deep, r#"{"id":2}"#] {
         observer.observe(json, None).unwrap();
     }
     let schema = observer.finish().schema;
     assert_eq!(schema.records(), 4);
-    assert_eq!(schema.root.types.types().to_string(), "number|object|array");
-    assert_eq!(schema.root.fields["id"].present(), 2, "learned up to the number serde cannot decode");
+    assert_eq!(schema.root.types.types().to_string(), "object|array");
+    assert_eq!(schema.root.fields["id"].present(), 2, "learned up to the key left to serde_json");
+    assert_eq!(schema.root.fields["e"].types.types().to_string(), "number", "a number beyond f64 is read");
+    let items = schema.root.items.as_ref().expect("the arrays' items");
+    assert_eq!(items.types.types().to_string(), "string", "a lone surrogate in a string is read");
 }
 
 #[test]
