@@ -91,11 +91,8 @@ impl Reader<'_> {
                 return Err(Refused);
             }
             self.value(child, depth + 1, scan)?;
-            self.skip_whitespace();
-            match self.next_byte()? {
-                b',' => {}
-                b'}' => return self.leave(),
-                _ => return Err(Refused),
+            if self.closed(b'}')? {
+                return Ok(());
             }
         }
     }
@@ -115,12 +112,20 @@ impl Reader<'_> {
         loop {
             let items = node.as_deref_mut().and_then(|node| node.items(scan));
             self.value(items, depth + 1, scan)?;
-            self.skip_whitespace();
-            match self.next_byte()? {
-                b',' => {}
-                b']' => return self.leave(),
-                _ => return Err(Refused),
+            if self.closed(b']')? {
+                return Ok(());
             }
+        }
+    }
+
+    /// After a member of an object or an array: `true` at the container's `close` (it is left),
+    /// `false` at a comma.
+    fn closed(&mut self, close: u8) -> Read<bool> {
+        self.skip_whitespace();
+        match self.next_byte()? {
+            b',' => Ok(false),
+            b if b == close => self.leave().map(|()| true),
+            _ => Err(Refused),
         }
     }
 
