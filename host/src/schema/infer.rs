@@ -1,6 +1,6 @@
-//! The one pass over a record's JSON that checks it is valid and learns its shape.
+//! The tree a stream's records are learned into, one [`Node`] per place in them.
 //!
-//! The record reader (`reader.rs`) walks the JSON straight into a tree of [`Node`]s: nothing is
+//! The record reader (`reader.rs`) walks each record's JSON straight into it: nothing is
 //! built, and keys are matched first against the field that followed the previous key last
 //! time (records of a stream almost always list their keys in the same order, whatever that
 //! order is), so a key costs one comparison.
