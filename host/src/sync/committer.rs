@@ -73,7 +73,8 @@ impl Committer {
         report: Report,
     ) -> Committer {
         let (sender, receiver) = mpsc::channel(queue.max(1));
-        let task = tokio::spawn(run(receiver, store, sink, (context, archiving), cancel, report));
+        let limit = batch_limit(queue);
+        let task = tokio::spawn(run((receiver, limit), store, sink, (context, archiving), cancel, report));
         Committer { sender: Mutex::new(Some(sender)), task: Mutex::new(Some(task)) }
     }
 
@@ -117,7 +118,7 @@ impl Report {
 
 /// Take every job that is ready, write it as one batch, repeat until the senders are gone.
 async fn run(
-    mut receiver: mpsc::Receiver<Job>,
+    (mut receiver, limit): (mpsc::Receiver<Job>, usize),
     store: Arc<Store>,
     sink: Arc<Mutex<Box<dyn Sink>>>,
     (context, archiving): (RunContext, Archiving),
@@ -125,7 +126,7 @@ async fn run(
     report: Report,
 ) -> Result<(), SyncError> {
     while let Some(first) = receiver.recv().await {
-        let batch = gather(first, &mut receiver).await;
+        let batch = gather(first, &mut receiver, limit).await;
         let (store, sink, context) = (store.clone(), sink.clone(), context.clone());
         let written = tokio::task::spawn_blocking(move || write_batch(&store, &sink, (&context, archiving), batch))
             .await
@@ -142,12 +143,21 @@ async fn run(
     Ok(())
 }
 
+/// Jobs a batch gathers at most, for a run whose committer queue holds `queue`: four times the
+/// queue, at most [`BATCH`]. A kill loses the pages whose raw exchange was not committed, which
+/// includes the batch being gathered and the one being written: this bounds how many pages a
+/// resumed run fetches again (`tests/e2e/resume.rs`). Twice the queue held figure 8 back (4-5%
+/// slower, two sets of eight pairs by hand); four times did not.
+fn batch_limit(queue: usize) -> usize {
+    (4 * queue).min(BATCH)
+}
+
 /// The batch that starts with `first`: it takes every job queued within [`GATHER`] of it, up to
-/// [`BATCH`], and ends at once when the senders are gone.
-async fn gather(first: Job, receiver: &mut mpsc::Receiver<Job>) -> Vec<Job> {
+/// `limit` jobs, and ends at once when the senders are gone.
+async fn gather(first: Job, receiver: &mut mpsc::Receiver<Job>, limit: usize) -> Vec<Job> {
     let mut batch = vec![first];
     let until = tokio::time::Instant::now() + GATHER;
-    while batch.len() < BATCH {
+    while batch.len() < limit {
         // A job already queued is taken even once the window has passed: `timeout_at` polls
         // the receiver before the deadline.
         match tokio::time::timeout_at(until, receiver.recv()).await {
@@ -262,20 +272,26 @@ mod tests {
             later.send(job()).await.unwrap();
         });
         let first = receiver.recv().await.unwrap();
-        assert_eq!(gather(first, &mut receiver).await.len(), 2, "the job sent within the window joins");
+        assert_eq!(gather(first, &mut receiver, BATCH).await.len(), 2, "the job sent within the window joins");
         for _ in 0..BATCH {
             sender.send(job()).await.unwrap();
         }
         let started = tokio::time::Instant::now();
         let first = receiver.recv().await.unwrap();
-        assert_eq!(gather(first, &mut receiver).await.len(), BATCH, "a batch at most");
+        assert_eq!(gather(first, &mut receiver, BATCH).await.len(), BATCH, "a batch at most");
         assert_eq!(started.elapsed(), std::time::Duration::ZERO, "a full batch does not wait");
         drop(sender);
         let first = receiver.recv().await.unwrap(); // the job sent after the first window
 
         let started = tokio::time::Instant::now();
-        assert_eq!(gather(first, &mut receiver).await.len(), 1);
+        assert_eq!(gather(first, &mut receiver, BATCH).await.len(), 1);
         assert_eq!(started.elapsed(), std::time::Duration::ZERO, "no sender left: nothing to wait for");
+    }
+
+    #[test]
+    fn a_batch_gathers_four_times_the_queue_at_most() {
+        assert_eq!(batch_limit(queue_for(1)), 16, "one chain");
+        assert_eq!(batch_limit(queue_for(10)), BATCH);
     }
 
     #[test]
