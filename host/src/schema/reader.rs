@@ -6,8 +6,10 @@
 //! refuses: an invalid record gets serde_json's message, and the few texts only serde_json
 //! accepts (nesting deeper than 128, a key with an escaped lone surrogate) are still accepted.
 //! Strings are checked where they are (no control characters, only JSON's escapes) and never
-//! decoded; only a key with an escape is decoded, into a buffer. Half the cost of walking
-//! serde_json's deserializer, which decodes every string with an escape to hand it over.
+//! decoded; only a key with an escape is decoded, into a buffer. Check and inference take about
+//! a quarter less time than walking serde_json's deserializer, which decodes every string with
+//! an escape to hand it over (1,264 against 1,716 ns a record, the ignored `schema::bench`
+//! test).
 
 use super::infer::{MAX_DEPTH, Node, Scan};
 use super::json_type::JsonType;
