@@ -37,10 +37,10 @@
 
 #[doc(hidden)]
 pub mod __private {
-    /// The code wit-bindgen generates from `wit/0.2/connector.wit` (`apiary:connector@0.2.0`).
+    /// The code wit-bindgen generates from `wit/0.3/connector.wit` (`apiary:connector@0.3.0`).
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "wit/0.2",
+            path: "wit/0.3",
             world: "connector",
             pub_export_macro: true,
             export_macro_name: "__export_connector_world",

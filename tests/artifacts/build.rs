@@ -17,6 +17,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("versioned-connector", "v2", "versioned_v2"),
     ("bench-connector", "", "bench_connector"),
     ("legacy-connector", "", "legacy_connector"),
+    ("legacy-connector", "contract-0-2", "legacy_v0_2"),
     ("declared-connector", "", "declared_connector"),
     ("declared-connector", "invalid", "declared_invalid"),
 ];

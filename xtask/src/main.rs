@@ -82,26 +82,35 @@ fn ensure_wasm_target() -> Result<()> {
 
 fn build_connectors() -> Result<()> {
     ensure_wasm_target()?;
+    // The variants first: the main build then leaves every package's default build in place.
+    build_variants()?;
     let mut args = vec!["build", "--release", "--target", "wasm32-wasip2"];
     for package in WASM_PACKAGES {
         args.extend(["-p", package]);
     }
-    cargo(&args)?;
-    build_versioned_releases()
+    cargo(&args)
 }
 
-/// The versioned test connector in both releases, side by side: `versioned_v1.wasm` (buggy)
-/// and `versioned_v2.wasm` (fixed).
-fn build_versioned_releases() -> Result<()> {
+/// Test connectors built again with a feature, each build copied aside: the versioned
+/// connector's two releases (`versioned_v1.wasm` buggy, `versioned_v2.wasm` fixed) and the
+/// legacy connector against contract 0.2 (`legacy_v0_2.wasm`; its default build, 0.1, is
+/// `legacy_connector.wasm`). (package, its file stem, features, the copy's stem)
+const VARIANTS: &[(&str, &str, Option<&str>, &str)] = &[
+    ("versioned-connector", "versioned_connector", None, "versioned_v1"),
+    ("versioned-connector", "versioned_connector", Some("v2"), "versioned_v2"),
+    ("legacy-connector", "legacy_connector", Some("contract-0-2"), "legacy_v0_2"),
+];
+
+fn build_variants() -> Result<()> {
     let dir = Path::new("target/wasm32-wasip2/release");
-    for (release, features) in [("v1", None), ("v2", Some("v2"))] {
-        let mut args = vec!["build", "--release", "--target", "wasm32-wasip2", "-p", "versioned-connector"];
+    for (package, stem, features, copy) in VARIANTS {
+        let mut args = vec!["build", "--release", "--target", "wasm32-wasip2", "-p", package];
         if let Some(f) = features {
             args.extend(["--features", f]);
         }
         cargo(&args)?;
-        std::fs::copy(dir.join("versioned_connector.wasm"), dir.join(format!("versioned_{release}.wasm")))
-            .with_context(|| format!("copying the {release} build"))?;
+        std::fs::copy(dir.join(format!("{stem}.wasm")), dir.join(format!("{copy}.wasm")))
+            .with_context(|| format!("copying the {copy} build"))?;
     }
     Ok(())
 }

@@ -6,6 +6,8 @@
 //! fields, the newest cursor and the next-page token. The single-purpose helpers
 //! ([`json_array_records`], [`key_of`], ...) run on the same core.
 
+#[doc(hidden)]
+pub mod on_host;
 mod pointer;
 mod scan;
 mod walk;

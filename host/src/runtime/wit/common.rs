@@ -7,9 +7,10 @@
 /// Expands to `Pre`, `add_to_linker`, the `log` import and the conversions. Expects, in the
 /// calling module: the `bindgen!` output (`ConnectorPre`, `Connector`, `ConnectorImports`),
 /// `wit` (its types interface), `model`, `HostState`, `Store`, `Component`, `HasSelf`, `Linker`.
-/// `schema` reads an endpoint's declared schema (`None` before 0.2).
+/// `schema` reads an endpoint's declared schema (`None` before 0.2); `imports` are the world's
+/// imports besides `log` (0.3's `scan-records`).
 macro_rules! common_bindings {
-    (schema: $schema:expr) => {
+    (schema: $schema:expr, imports: { $($imports:tt)* }) => {
         /// The pre-instantiated component of a connector of this contract version.
         pub struct Pre(ConnectorPre<HostState>);
 
@@ -72,6 +73,8 @@ macro_rules! common_bindings {
                 };
                 self.log(level, &message);
             }
+
+            $($imports)*
         }
 
         impl From<wit::Method> for model::Method {

@@ -6,6 +6,7 @@
 mod common;
 mod v0_1;
 mod v0_2;
+mod v0_3;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
@@ -20,17 +21,20 @@ pub enum ContractVersion {
     V0_1,
     /// `apiary:connector@0.2.x`: endpoints may declare a JSON Schema for their records.
     V0_2,
+    /// `apiary:connector@0.3.x`: the host walks the body being parsed (`scan-records`).
+    V0_3,
 }
 
 impl ContractVersion {
     /// Every version this host loads, oldest first: the one place that says so.
-    pub const SUPPORTED: &[ContractVersion] = &[ContractVersion::V0_1, ContractVersion::V0_2];
+    pub const SUPPORTED: &[ContractVersion] = &[ContractVersion::V0_1, ContractVersion::V0_2, ContractVersion::V0_3];
 
     /// The WIT version range, e.g. `0.1.x`.
     pub fn range(self) -> &'static str {
         match self {
             ContractVersion::V0_1 => "0.1.x",
             ContractVersion::V0_2 => "0.2.x",
+            ContractVersion::V0_3 => "0.3.x",
         }
     }
 
@@ -59,6 +63,7 @@ impl ContractVersion {
 pub struct Linkers {
     v0_1: std::sync::Arc<Linker<HostState>>,
     v0_2: std::sync::Arc<Linker<HostState>>,
+    v0_3: std::sync::Arc<Linker<HostState>>,
 }
 
 impl Linkers {
@@ -74,7 +79,10 @@ impl Linkers {
         v0_1::add_to_linker(&mut v0_1)?;
         let mut v0_2 = base()?;
         v0_2::add_to_linker(&mut v0_2)?;
-        Ok(Linkers { v0_1: std::sync::Arc::new(v0_1), v0_2: std::sync::Arc::new(v0_2) })
+        let mut v0_3 = base()?;
+        v0_3::add_to_linker(&mut v0_3)?;
+        let (v0_1, v0_2, v0_3) = (std::sync::Arc::new(v0_1), std::sync::Arc::new(v0_2), std::sync::Arc::new(v0_3));
+        Ok(Linkers { v0_1, v0_2, v0_3 })
     }
 }
 
@@ -84,6 +92,8 @@ pub enum Bound {
     V0_1(v0_1::Pre),
     /// A 0.2 connector.
     V0_2(v0_2::Pre),
+    /// A 0.3 connector.
+    V0_3(v0_3::Pre),
 }
 
 impl Bound {
@@ -92,6 +102,7 @@ impl Bound {
         match version {
             ContractVersion::V0_1 => Ok(Bound::V0_1(v0_1::Pre::new(&linkers.v0_1, component)?)),
             ContractVersion::V0_2 => Ok(Bound::V0_2(v0_2::Pre::new(&linkers.v0_2, component)?)),
+            ContractVersion::V0_3 => Ok(Bound::V0_3(v0_3::Pre::new(&linkers.v0_3, component)?)),
         }
     }
 
@@ -100,6 +111,7 @@ impl Bound {
         match self {
             Bound::V0_1(pre) => pre.manifest(store),
             Bound::V0_2(pre) => pre.manifest(store),
+            Bound::V0_3(pre) => pre.manifest(store),
         }
     }
 
@@ -113,6 +125,7 @@ impl Bound {
         match self {
             Bound::V0_1(pre) => pre.start(store, endpoint, ctx),
             Bound::V0_2(pre) => pre.start(store, endpoint, ctx),
+            Bound::V0_3(pre) => pre.start(store, endpoint, ctx),
         }
     }
 
@@ -125,6 +138,7 @@ impl Bound {
         match self {
             Bound::V0_1(pre) => pre.parse(store, exchange),
             Bound::V0_2(pre) => pre.parse(store, exchange),
+            Bound::V0_3(pre) => pre.parse(store, exchange),
         }
     }
 }
@@ -138,8 +152,12 @@ mod tests {
         assert_eq!(ContractVersion::of("0.1.0"), Some(ContractVersion::V0_1));
         assert_eq!(ContractVersion::of("0.1.7"), Some(ContractVersion::V0_1));
         assert_eq!(ContractVersion::of("0.2.0"), Some(ContractVersion::V0_2));
+        assert_eq!(ContractVersion::of("0.3.1"), Some(ContractVersion::V0_3));
         assert_eq!(ContractVersion::of("0.9.0"), None);
         assert_eq!(ContractVersion::of("1.1.0"), None);
-        assert_eq!(ContractVersion::supported_text(), "apiary:connector@0.1.x, apiary:connector@0.2.x");
+        assert_eq!(
+            ContractVersion::supported_text(),
+            "apiary:connector@0.1.x, apiary:connector@0.2.x, apiary:connector@0.3.x"
+        );
     }
 }

@@ -11,4 +11,4 @@ wasmtime::component::bindgen!({ path: "wit/0.1", world: "connector" });
 
 use apiary::connector::types as wit;
 
-super::common::common_bindings!(schema: |_| None);
+super::common::common_bindings!(schema: |_| None, imports: {});

@@ -12,4 +12,4 @@ wasmtime::component::bindgen!({ path: "wit/0.2", world: "connector" });
 
 use apiary::connector::types as wit;
 
-super::common::common_bindings!(schema: |e| e.schema.clone());
+super::common::common_bindings!(schema: |e| e.schema.clone(), imports: {});

@@ -1,12 +1,16 @@
-//! A connector of contract `apiary:connector@0.1.0`, bound with wit-bindgen directly against
-//! the frozen `wit/0.1` (not through the SDK, which speaks the newest contract): what a
-//! connector built before contract 0.2 looks like to the host. It reads the mock API's
-//! generated issues, paginated by `Link: rel="next"`.
+//! A connector of contract `apiary:connector@0.1.0` (or `@0.2.0` with the `contract-0-2`
+//! feature), bound with wit-bindgen directly against the frozen `wit/0.1` (`wit/0.2`), not
+//! through the SDK, which speaks the newest contract: what a connector built before contract
+//! 0.2 (0.3) looks like to the host. It reads the mock API's generated issues, paginated by
+//! `Link: rel="next"`.
 
 // wit-bindgen's generated glue passes flattened records as many arguments.
 #![allow(clippy::too_many_arguments)]
 
+#[cfg(not(feature = "contract-0-2"))]
 wit_bindgen::generate!({ path: "../../../wit/0.1", world: "connector" });
+#[cfg(feature = "contract-0-2")]
+wit_bindgen::generate!({ path: "../../../wit/0.2", world: "connector" });
 
 use apiary::connector::types::{Auth, Endpoint, Method, Record, RetryPolicy};
 use serde_json::value::RawValue;
@@ -27,6 +31,8 @@ impl Guest for Legacy {
             primary_key: vec!["id".into()],
             cursor_field: None,
             idempotency_key: None,
+            #[cfg(feature = "contract-0-2")]
+            schema: None,
         };
         Manifest {
             name: "legacy".into(),

@@ -1,0 +1,214 @@
+//! The page walk done by the host (contract 0.3's `scan-records` import).
+//!
+//! A connector built for wasm hands the walk over the body it was given to the host, whose
+//! native code runs the very same [`Walk`] and answers with positions in the body. The records
+//! stay slices of the connector's own copy of the body, and the connector's code sees exactly
+//! what the walk in wasm would have given it. Why: the walk is most of a page's parse, and in
+//! wasm it ran at less than half its native speed (the epoch checks that stop a looping
+//! connector cost a fifth of it alone). The connector still decides everything: which fields,
+//! what is a reject, what the next request is.
+//!
+//! The body crosses into the host once more (a copy); the measured saving is far larger (README).
+
+use std::borrow::Cow;
+
+use super::walk::{Location, Picked, Walk};
+use crate::__private::bindings::apiary::connector::types::{BodyScan, FoundRecord, Picked as Found, RecordsAt, Span};
+use crate::ParseError;
+
+/// For the host's `scan-records`: walk `body` with [`Walk::run`] and answer in the contract's
+/// types. An error is the reason the body is malformed.
+pub fn scan_body(body: &str, at: &RecordsAt, fields: &[String], pointer: Option<&str>) -> Result<BodyScan, String> {
+    let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let location = match at {
+        RecordsAt::Array => Location::Array,
+        RecordsAt::Field(name) => Location::Field(name),
+    };
+    let mut records = Vec::new();
+    let pointer_value = Walk { fields: &names, pointer }.run(body, location, |raw, values| {
+        let fields = values.iter().map(|value| value.as_ref().map(|v| found(body, v))).collect();
+        records.push(FoundRecord { at: span(body, raw), fields });
+    });
+    let pointer_value = pointer_value.map_err(|error| match error {
+        ParseError::Malformed(reason) | ParseError::Fatal(reason) => reason,
+        ParseError::RetryLater(ms) => format!("retry later ({ms} ms)"),
+    })?;
+    Ok(BodyScan { records, pointer: pointer_value.as_ref().map(|v| found(body, v)) })
+}
+
+/// A picked value as positions in `body` where it is a slice of it.
+fn found(body: &str, value: &Picked<'_>) -> Found {
+    match value {
+        Picked::Null => Found::Null,
+        Picked::Str(Cow::Borrowed(text)) => Found::TextAt(span(body, text)),
+        Picked::Str(Cow::Owned(text)) => Found::Text(text.clone()),
+        Picked::Json(json) => Found::JsonAt(span(body, json)),
+    }
+}
+
+/// Where `slice`, a slice of `body`, lies in it.
+fn span(body: &str, slice: &str) -> Span {
+    let start = slice.as_ptr() as usize - body.as_ptr() as usize;
+    Span { start: start as u32, end: (start + slice.len()) as u32 }
+}
+
+/// `walk` over `body` done by the host, replayed through `visit`; `None` when there is no host
+/// (a native build: the walk runs here).
+pub(super) fn run<'b>(
+    walk: &Walk<'_>,
+    body: &'b str,
+    location: Location<'_>,
+    visit: &mut impl FnMut(&'b str, &[Option<Picked<'b>>]),
+) -> Option<Result<Option<Picked<'b>>, ParseError>> {
+    if !cfg!(target_arch = "wasm32") {
+        return None;
+    }
+    let at = match location {
+        Location::Array => RecordsAt::Array,
+        Location::Field(name) => RecordsAt::Field(name.to_string()),
+    };
+    let fields: Vec<String> = walk.fields.iter().map(|f| f.to_string()).collect();
+    Some(match scan_records(body.as_bytes(), &at, &fields, walk.pointer) {
+        Ok(scan) => replay(body, scan, visit),
+        Err(reason) => Err(ParseError::Malformed(reason)),
+    })
+}
+
+#[cfg(target_arch = "wasm32")]
+fn scan_records(body: &[u8], at: &RecordsAt, fields: &[String], pointer: Option<&str>) -> Result<BodyScan, String> {
+    crate::__private::bindings::scan_records(body, at, fields, pointer)
+}
+
+/// Natively the walk always runs in the SDK: `run` never calls this.
+#[cfg(not(target_arch = "wasm32"))]
+fn scan_records(_: &[u8], _: &RecordsAt, _: &[String], _: Option<&str>) -> Result<BodyScan, String> {
+    Err("no host to scan the body".into())
+}
+
+/// Call `visit` with each record the host found, as the walk in wasm would have.
+fn replay<'b>(
+    body: &'b str,
+    scan: BodyScan,
+    visit: &mut impl FnMut(&'b str, &[Option<Picked<'b>>]),
+) -> Result<Option<Picked<'b>>, ParseError> {
+    let mut values = Vec::new();
+    for record in scan.records {
+        values.clear();
+        for field in record.fields {
+            values.push(field.map(|value| picked(body, value)).transpose()?);
+        }
+        visit(slice(body, record.at)?, &values);
+    }
+    scan.pointer.map(|value| picked(body, value)).transpose()
+}
+
+fn picked(body: &str, value: Found) -> Result<Picked<'_>, ParseError> {
+    Ok(match value {
+        Found::Null => Picked::Null,
+        Found::TextAt(at) => Picked::Str(Cow::Borrowed(slice(body, at)?)),
+        Found::Text(text) => Picked::Str(Cow::Owned(text)),
+        Found::JsonAt(at) => Picked::Json(slice(body, at)?),
+    })
+}
+
+fn slice(body: &str, at: Span) -> Result<&str, ParseError> {
+    body.get(at.start as usize..at.end as usize).ok_or_else(|| {
+        ParseError::Malformed(format!("the host's scan named bytes {}..{} outside the body", at.start, at.end))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARRAY: &str = r#"[
+      {"id":1,"title":"plain","user":{"id":7},"updated_at":null},
+      {"\u0069d":2,"title":"caf\u00e9 \"quoted\"","updated_at":"2024-01-02T00:00:00Z","n":1.50},
+      7,
+      {"title":["not","text"],"id":12345678901234567890123}
+    ]"#;
+    const OBJECT: &str =
+        r#"{"meta":{"next_cursor":"c\u00e9-2","total":2},"items":[{"id":"a"},{"id":"b","x":{}}],"tail":true}"#;
+
+    /// Each record's text and picked values, and the value at the pointer, as a walk gives them.
+    type Visits = (Vec<(String, Vec<Option<Picked<'static>>>)>, Option<Picked<'static>>);
+
+    fn owned(value: &Option<Picked<'_>>) -> Option<Picked<'static>> {
+        value.as_ref().map(|v| match v {
+            Picked::Null => Picked::Null,
+            Picked::Str(text) => Picked::Str(Cow::Owned(text.to_string())),
+            Picked::Json(json) => Picked::Str(Cow::Owned(format!("json:{json}"))),
+        })
+    }
+
+    fn collect<'b>(
+        walk: impl FnOnce(&mut dyn FnMut(&'b str, &[Option<Picked<'b>>])) -> Result<Option<Picked<'b>>, ParseError>,
+    ) -> Result<Visits, ParseError> {
+        let mut records = Vec::new();
+        let found = walk(&mut |raw, values| records.push((raw.to_string(), values.iter().map(owned).collect())))?;
+        Ok((records, owned(&found)))
+    }
+
+    fn both(body: &str, at: RecordsAt, fields: &[&str], pointer: Option<&str>) -> (Visits, Visits) {
+        let location = match &at {
+            RecordsAt::Array => Location::Array,
+            RecordsAt::Field(name) => Location::Field(name),
+        };
+        let walk = Walk { fields, pointer };
+        let here = collect(|visit| walk.run(body, location, visit)).unwrap();
+        let names: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        let scan = scan_body(body, &at, &names, pointer).unwrap();
+        let by_host = collect(|visit| replay(body, scan, &mut |raw, values| visit(raw, values))).unwrap();
+        (here, by_host)
+    }
+
+    #[test]
+    fn the_hosts_scan_replayed_gives_what_the_walk_gives() {
+        let (here, by_host) = both(ARRAY, RecordsAt::Array, &["id", "title", "updated_at", "n"], None);
+        assert_eq!(here, by_host);
+        assert_eq!(here.0.len(), 4, "every record, the number too");
+        assert_eq!(here.0[1].1[1], Some(Picked::Str(Cow::Owned("café \"quoted\"".into()))), "escapes decoded");
+        assert_eq!(here.0[1].1[0], Some(Picked::Str(Cow::Owned("json:2".into()))), "a key spelled with escapes");
+
+        let (here, by_host) = both(OBJECT, RecordsAt::Field("items".into()), &["id"], Some("/meta/next_cursor"));
+        assert_eq!(here, by_host);
+        assert_eq!(here.1, Some(Picked::Str(Cow::Owned("cé-2".into()))));
+    }
+
+    #[test]
+    fn strings_without_escapes_cross_as_positions_and_the_rest_as_text() {
+        let names = ["title".to_string(), "user".to_string(), "updated_at".to_string()];
+        let scan = scan_body(ARRAY, &RecordsAt::Array, &names, None).unwrap();
+        let first = &scan.records[0];
+        assert_eq!(
+            &ARRAY[first.at.start as usize..first.at.end as usize],
+            r#"{"id":1,"title":"plain","user":{"id":7},"updated_at":null}"#
+        );
+        assert!(
+            matches!(&first.fields[0], Some(Found::TextAt(at)) if &ARRAY[at.start as usize..at.end as usize] == "plain")
+        );
+        assert!(
+            matches!(&first.fields[1], Some(Found::JsonAt(at)) if &ARRAY[at.start as usize..at.end as usize] == r#"{"id":7}"#)
+        );
+        assert!(matches!(first.fields[2], Some(Found::Null)));
+        assert!(matches!(&scan.records[1].fields[0], Some(Found::Text(text)) if text == "café \"quoted\""));
+    }
+
+    #[test]
+    fn a_malformed_body_is_the_same_reason_either_way() {
+        let body = r#"[{"id":1},{"id":2"#;
+        let here = Walk { fields: &["id"], pointer: None }.run(body, Location::Array, |_, _| {}).unwrap_err();
+        let by_host = scan_body(body, &RecordsAt::Array, &["id".into()], None).unwrap_err();
+        assert_eq!(here, ParseError::Malformed(by_host));
+        let not_an_object = scan_body("[1]", &RecordsAt::Field("items".into()), &[], None).unwrap_err();
+        assert_eq!(not_an_object, "response body is not a JSON object");
+    }
+
+    #[test]
+    fn a_position_outside_the_body_is_malformed_not_a_panic() {
+        let scan =
+            BodyScan { records: vec![FoundRecord { at: Span { start: 2, end: 99 }, fields: vec![] }], pointer: None };
+        let replayed = replay("[1]", scan, &mut |_, _| {});
+        assert_eq!(replayed, Err(ParseError::Malformed("the host's scan named bytes 2..99 outside the body".into())));
+    }
+}
