@@ -21,7 +21,7 @@ pub enum ContractVersion {
     V0_1,
     /// `apiary:connector@0.2.x`: endpoints may declare a JSON Schema for their records.
     V0_2,
-    /// `apiary:connector@0.3.x`: the host walks the body being parsed (`scan-records`).
+    /// `apiary:connector@0.3.x`: the host walks a response body for the connector (`scan-records`).
     V0_3,
 }
 
