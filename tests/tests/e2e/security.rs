@@ -52,6 +52,8 @@ fn the_rogue_gallery_is_contained_and_the_good_stream_completes_with_no_secret_l
     };
     expect("panic_page_2", Stage::Parse, "page 2 is cursed");
     expect("loop_forever", Stage::Parse, "ran longer than its 1500 ms limit");
+    expect("scan_loop", Stage::Parse, "ran longer than its 1500 ms limit");
+    expect("scan_fields", Stage::Parse, "scan-records refused: scan-records picks at most 64 fields, not 65");
     expect("allocate", Stage::Parse, "memory limit of 128 MiB");
     expect("flood", Stage::Parse, "limit");
     expect("undeclared_host", Stage::Policy, "undeclared host evil.example.com");

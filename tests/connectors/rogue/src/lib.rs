@@ -22,6 +22,8 @@ const STREAMS: &[&str] = &[
     "bad_utf8",
     "bad_json",
     "remember",
+    "scan_loop",
+    "scan_fields",
 ];
 
 /// What a `remember` page counts in its instance's memory: more than 1 means a page saw memory
@@ -138,9 +140,36 @@ fn misbehave(stream: &str, page: &mut Page) -> Result<(), ParseError> {
         // SAFETY: deliberately not UTF-8; the host must refuse it, not trust it.
         "bad_utf8" => page.records[0].json = unsafe { String::from_utf8_unchecked(vec![b'"', 0xff, 0xfe, b'"']) },
         "bad_json" => page.records[0].json = "{\"number\": 11, \"title\": ".to_string(),
+        // The host's walk runs outside the call's deadline: calling it forever must still end.
+        "scan_loop" => loop {
+            std::hint::black_box(scan_on_host(page, &["number"]))?;
+        },
+        "scan_fields" => {
+            let fields: Vec<String> = (0..65).map(|i| format!("f{i}")).collect();
+            let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+            return scan_on_host(page, &names).map(|_| ());
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// Contract 0.3's `scan-records` called directly (not through the SDK's helpers, which stay
+/// within its bounds), on the page's records as a JSON array; a refusal is a `fatal` error.
+#[cfg(target_arch = "wasm32")]
+fn scan_on_host(page: &Page, fields: &[&str]) -> Result<usize, ParseError> {
+    use apiary_sdk::__private::bindings::apiary::connector::types::RecordsAt;
+    let jsons: Vec<&str> = page.records.iter().map(|r| r.json.as_str()).collect();
+    let body = format!("[{}]", jsons.join(","));
+    let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    let scanned = apiary_sdk::__private::bindings::scan_records(body.as_bytes(), &RecordsAt::Array, &fields, None);
+    scanned.map(|scan| scan.records.len()).map_err(|e| ParseError::Fatal(format!("scan-records refused: {e}")))
+}
+
+/// Built natively there is no host to call.
+#[cfg(not(target_arch = "wasm32"))]
+fn scan_on_host(_: &Page, _: &[&str]) -> Result<usize, ParseError> {
+    Err(ParseError::Fatal("no host".into()))
 }
 
 apiary_sdk::export_connector!(Rogue);
