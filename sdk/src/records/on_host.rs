@@ -32,12 +32,8 @@ pub fn scan_body(body: &str, at: &RecordsAt, fields: &[String], pointer: Option<
         return Err(format!("scan-records picks at most {MAX_FIELDS} fields, not {}", fields.len()));
     }
     let names: Vec<&str> = fields.iter().map(String::as_str).collect();
-    let location = match at {
-        RecordsAt::Array => Location::Array,
-        RecordsAt::Field(name) => Location::Field(name),
-    };
     let mut records = Vec::new();
-    let pointer_value = Walk { fields: &names, pointer }.run(body, location, |raw, values| {
+    let pointer_value = Walk { fields: &names, pointer }.run(body, location(at), |raw, values| {
         let fields = values.iter().map(|value| value.as_ref().map(|v| found(body, v))).collect();
         records.push(FoundRecord { at: span(body, raw), fields });
     });
@@ -46,6 +42,14 @@ pub fn scan_body(body: &str, at: &RecordsAt, fields: &[String], pointer: Option<
         ParseError::RetryLater(ms) => format!("retry later ({ms} ms)"),
     })?;
     Ok(BodyScan { records, pointer: pointer_value.as_ref().map(|v| found(body, v)) })
+}
+
+/// Where the walk finds the records `at` names.
+fn location(at: &RecordsAt) -> Location<'_> {
+    match at {
+        RecordsAt::Array => Location::Array,
+        RecordsAt::Field(name) => Location::Field(name),
+    }
 }
 
 /// A picked value as positions in `body` where it is a slice of it.
@@ -162,12 +166,8 @@ mod tests {
     }
 
     fn both(body: &str, at: RecordsAt, fields: &[&str], pointer: Option<&str>) -> (Visits, Visits) {
-        let location = match &at {
-            RecordsAt::Array => Location::Array,
-            RecordsAt::Field(name) => Location::Field(name),
-        };
         let walk = Walk { fields, pointer };
-        let here = collect(|visit| walk.run(body, location, visit)).unwrap();
+        let here = collect(|visit| walk.run(body, location(&at), visit)).unwrap();
         let names: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         let scan = scan_body(body, &at, &names, pointer).unwrap();
         let by_host = collect(|visit| replay(body, scan, &mut |raw, values| visit(raw, values))).unwrap();
