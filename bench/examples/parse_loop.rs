@@ -1,5 +1,7 @@
 //! Parse the large collection's pages in a loop, in wasm through the host or natively, to
-//! profile where parse time goes: `perf record -g target/release/examples/parse_loop wasm 20`.
+//! profile where parse time goes:
+//! `APIARY_PERFMAP=1 perf record -g target/release/examples/parse_loop wasm 20` (the variable
+//! makes the engine write a perf map, so the connector's functions have names).
 //!
 //! `parse_loop wasm|native [SECONDS]` prints MB/s by the thread's CPU time: the mean, and the
 //! best round (other work on the machine slows rounds down, never up).

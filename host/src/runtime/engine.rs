@@ -11,6 +11,11 @@ use super::cache::CompileCache;
 use super::pool::{self, Gate};
 use super::wit::Linkers;
 
+/// Set (to anything) in the environment, the engine writes `/tmp/perf-<pid>.map`, so `perf
+/// report` names the connector's own functions instead of `[JIT]` addresses (how the README's
+/// parse profile was taken).
+pub const PERF_MAP_VARIABLE: &str = "APIARY_PERFMAP";
+
 /// How long an epoch tick lasts: the granularity of call deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
@@ -32,6 +37,9 @@ impl Runtime {
         let engine_error = |e: wasmtime::Error| LoadError::Engine(e.to_string());
         let mut config = Config::new();
         config.epoch_interruption(true);
+        if std::env::var_os(PERF_MAP_VARIABLE).is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool::config()));
         let engine = Engine::new(&config).or_else(|error| {
             tracing::warn!("no instance pool ({error}): instances are allocated one by one, more slowly");

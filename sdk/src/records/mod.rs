@@ -65,16 +65,30 @@ fn records_at(
     primary_key: &[&str],
 ) -> Result<Vec<Record>, ParseError> {
     let mut records = Vec::new();
-    Walk { fields: primary_key, pointer: None }.run(body_text(exchange)?, location, |raw, values| {
+    let walk = Walk { fields: primary_key, pointer: None };
+    walk_body(&walk, &exchange.response.body, location, |raw, values| {
         records.push(Record { stream: stream.to_string(), key: key_text(values), json: raw.to_string() });
     })?;
     Ok(records)
 }
 
-/// The response body as text: records are text, so a body that is not UTF-8 is malformed.
-fn body_text(exchange: &Exchange) -> Result<&str, ParseError> {
-    std::str::from_utf8(&exchange.response.body)
-        .map_err(|e| ParseError::Malformed(format!("response body is not UTF-8 text: {e}")))
+/// Run `walk` over a response body: in the host where there is one ([`on_host`]), here
+/// otherwise. A body that is not UTF-8 is malformed either way.
+fn walk_body<'b>(
+    walk: &Walk<'_>,
+    body: &'b [u8],
+    location: Location<'_>,
+    mut visit: impl FnMut(&'b str, &[Option<Picked<'b>>]),
+) -> Result<Option<Picked<'b>>, ParseError> {
+    match on_host::run(walk, body, location, &mut visit) {
+        Some(by_host) => by_host,
+        None => walk.run(body_text(body)?, location, visit),
+    }
+}
+
+/// A response body as text: records are text, so a body that is not UTF-8 is malformed.
+fn body_text(body: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(body).map_err(|e| ParseError::Malformed(format!("response body is not UTF-8 text: {e}")))
 }
 
 impl Record {

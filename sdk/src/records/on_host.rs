@@ -10,7 +10,8 @@
 //!
 //! The body crosses into the host once more (a copy); the saving is far larger: the bench
 //! connector's parse ran at 0.40-0.42 of its native speed, 0.52 with the host's walk (README,
-//! figure 2b).
+//! figure 2b). The host's scan also checks that the body is UTF-8, which the connector then
+//! need not do again: that check, in wasm, was a quarter of the connector's own time.
 //!
 //! The host's walk runs outside the call's deadline, so its work is bounded: it is linear in the
 //! body, times the number of fields asked for, at most [`MAX_FIELDS`]. Asked for more, the SDK
@@ -25,23 +26,30 @@ use crate::ParseError;
 /// The most fields `scan-records` picks per record: each key of the body is compared with each.
 pub const MAX_FIELDS: usize = 64;
 
-/// For the host's `scan-records`: walk `body` with [`Walk::run`] and answer in the contract's
-/// types. An error is the reason the body is malformed, or more than [`MAX_FIELDS`] fields.
-pub fn scan_body(body: &str, at: &RecordsAt, fields: &[String], pointer: Option<&str>) -> Result<BodyScan, String> {
+/// For the host's `scan-records`: check that `body` is UTF-8, walk it with [`Walk::run`] and
+/// answer in the contract's types. An error is the reason the body is malformed (not UTF-8
+/// included), or more than [`MAX_FIELDS`] fields.
+pub fn scan_body(body: &[u8], at: &RecordsAt, fields: &[String], pointer: Option<&str>) -> Result<BodyScan, String> {
     if fields.len() > MAX_FIELDS {
         return Err(format!("scan-records picks at most {MAX_FIELDS} fields, not {}", fields.len()));
     }
+    let body = super::body_text(body).map_err(reason)?;
     let names: Vec<&str> = fields.iter().map(String::as_str).collect();
     let mut records = Vec::new();
     let pointer_value = Walk { fields: &names, pointer }.run(body, location(at), |raw, values| {
         let fields = values.iter().map(|value| value.as_ref().map(|v| found(body, v))).collect();
         records.push(FoundRecord { at: span(body, raw), fields });
     });
-    let pointer_value = pointer_value.map_err(|error| match error {
+    let pointer_value = pointer_value.map_err(reason)?;
+    Ok(BodyScan { records, pointer: pointer_value.as_ref().map(|v| found(body, v)) })
+}
+
+/// The text of the walk's error, as `scan-records` answers it.
+fn reason(error: ParseError) -> String {
+    match error {
         ParseError::Malformed(reason) | ParseError::Fatal(reason) => reason,
         ParseError::RetryLater(ms) => format!("retry later ({ms} ms)"),
-    })?;
-    Ok(BodyScan { records, pointer: pointer_value.as_ref().map(|v| found(body, v)) })
+    }
 }
 
 /// Where the walk finds the records `at` names.
@@ -72,7 +80,7 @@ fn span(body: &str, slice: &str) -> Span {
 /// (a native build) or the walk names more than [`MAX_FIELDS`] fields: the walk runs here.
 pub(super) fn run<'b>(
     walk: &Walk<'_>,
-    body: &'b str,
+    body: &'b [u8],
     location: Location<'_>,
     visit: &mut impl FnMut(&'b str, &[Option<Picked<'b>>]),
 ) -> Option<Result<Option<Picked<'b>>, ParseError>> {
@@ -84,8 +92,8 @@ pub(super) fn run<'b>(
         Location::Field(name) => RecordsAt::Field(name.to_string()),
     };
     let fields: Vec<String> = walk.fields.iter().map(|f| f.to_string()).collect();
-    Some(match scan_records(body.as_bytes(), &at, &fields, walk.pointer) {
-        Ok(scan) => replay(body, scan, visit),
+    Some(match scan_records(body, &at, &fields, walk.pointer) {
+        Ok(scan) => replay(checked_by_host(body), scan, visit),
         Err(reason) => Err(ParseError::Malformed(reason)),
     })
 }
@@ -99,6 +107,19 @@ fn scan_records(body: &[u8], at: &RecordsAt, fields: &[String], pointer: Option<
 #[cfg(not(target_arch = "wasm32"))]
 fn scan_records(_: &[u8], _: &RecordsAt, _: &[String], _: Option<&str>) -> Result<BodyScan, String> {
     Err("no host to scan the body".into())
+}
+
+/// `body` as text, once the host's scan of it succeeded: the contract says such a body is
+/// UTF-8. Checking again in wasm took a quarter of the bench connector's own time (figure 2b,
+/// README), so a release build trusts the host, as wit-bindgen does with every string the host
+/// hands over; a debug build checks.
+fn checked_by_host(body: &[u8]) -> &str {
+    if cfg!(debug_assertions) {
+        return std::str::from_utf8(body).expect("scan-records succeeds only on a UTF-8 body");
+    }
+    // SAFETY: `scan-records` succeeded on exactly these bytes, and it fails on a body that is not
+    // UTF-8 (`scan_body`, the host's implementation, checks first).
+    unsafe { std::str::from_utf8_unchecked(body) }
 }
 
 /// Call `visit` with each record the host found, as the walk in wasm would have.
@@ -169,7 +190,7 @@ mod tests {
         let walk = Walk { fields, pointer };
         let here = collect(|visit| walk.run(body, location(&at), visit)).unwrap();
         let names: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-        let scan = scan_body(body, &at, &names, pointer).unwrap();
+        let scan = scan_body(body.as_bytes(), &at, &names, pointer).unwrap();
         let by_host = collect(|visit| replay(body, scan, &mut |raw, values| visit(raw, values))).unwrap();
         (here, by_host)
     }
@@ -190,7 +211,7 @@ mod tests {
     #[test]
     fn strings_without_escapes_cross_as_positions_and_the_rest_as_text() {
         let names = ["title".to_string(), "user".to_string(), "updated_at".to_string()];
-        let scan = scan_body(ARRAY, &RecordsAt::Array, &names, None).unwrap();
+        let scan = scan_body(ARRAY.as_bytes(), &RecordsAt::Array, &names, None).unwrap();
         let first = &scan.records[0];
         assert_eq!(
             &ARRAY[first.at.start as usize..first.at.end as usize],
@@ -210,18 +231,24 @@ mod tests {
     fn a_malformed_body_is_the_same_reason_either_way() {
         let body = r#"[{"id":1},{"id":2"#;
         let here = Walk { fields: &["id"], pointer: None }.run(body, Location::Array, |_, _| {}).unwrap_err();
-        let by_host = scan_body(body, &RecordsAt::Array, &["id".into()], None).unwrap_err();
+        let by_host = scan_body(body.as_bytes(), &RecordsAt::Array, &["id".into()], None).unwrap_err();
         assert_eq!(here, ParseError::Malformed(by_host));
-        let not_an_object = scan_body("[1]", &RecordsAt::Field("items".into()), &[], None).unwrap_err();
+        let not_an_object = scan_body(b"[1]", &RecordsAt::Field("items".into()), &[], None).unwrap_err();
         assert_eq!(not_an_object, "response body is not a JSON object");
+        let not_text = b"[\"caf\xe9\"]";
+        let by_host = scan_body(not_text, &RecordsAt::Array, &[], None).unwrap_err();
+        assert_eq!(ParseError::Malformed(by_host), super::super::body_text(not_text).unwrap_err());
+        assert!(
+            matches!(super::super::body_text(not_text), Err(ParseError::Malformed(m)) if m.starts_with("response body is not UTF-8 text"))
+        );
     }
 
     #[test]
     fn more_fields_than_the_host_picks_are_refused() {
         let many: Vec<String> = (0..=MAX_FIELDS).map(|i| format!("f{i}")).collect();
-        let refused = scan_body("[]", &RecordsAt::Array, &many, None).unwrap_err();
+        let refused = scan_body(b"[]", &RecordsAt::Array, &many, None).unwrap_err();
         assert_eq!(refused, format!("scan-records picks at most {MAX_FIELDS} fields, not {}", MAX_FIELDS + 1));
-        assert_eq!(scan_body("[]", &RecordsAt::Array, &many[..MAX_FIELDS], None).unwrap().records, vec![]);
+        assert_eq!(scan_body(b"[]", &RecordsAt::Array, &many[..MAX_FIELDS], None).unwrap().records, vec![]);
     }
 
     #[test]

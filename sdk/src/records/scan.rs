@@ -145,12 +145,11 @@ impl<'a> PageScan<'a> {
     }
 
     fn run(self, location: Location<'_>) -> Result<Scanned, ParseError> {
-        let body = super::body_text(self.exchange)?;
         let stream = self.stream.unwrap_or_else(|| self.exchange.stream());
         let fields = Fields::new(self.key, self.cursor, self.required);
         let mut scanned = Scanned::default();
         let walk = Walk { fields: &fields.names, pointer: self.next_at };
-        let next = walk.run(body, location, |raw, values| {
+        let next = super::walk_body(&walk, &self.exchange.response.body, location, |raw, values| {
             let record = Record { stream: stream.to_string(), key: None, json: raw.to_string() };
             match fields.check(values) {
                 Check::Kept(key, cursor) => {

@@ -67,9 +67,6 @@ impl Walk<'_> {
         location: Location<'_>,
         mut visit: impl FnMut(&'b str, &[Option<Picked<'b>>]),
     ) -> Result<Option<Picked<'b>>, ParseError> {
-        if let Some(by_host) = super::on_host::run(self, body, location, &mut visit) {
-            return by_host;
-        }
         let mut jiter = Jiter::new(body.as_bytes());
         let tokens: Vec<String> = self.pointer.map(pointer_tokens).unwrap_or_default();
         let mut values = vec![None; self.fields.len()];

@@ -21,12 +21,11 @@ super::common::common_bindings!(schema: |e| e.schema.clone(), imports: {
         fields: Vec<String>,
         pointer: Option<String>,
     ) -> Result<wit::BodyScan, String> {
-        let body = std::str::from_utf8(&body).map_err(|e| format!("response body is not UTF-8 text: {e}"))?;
         let at = match at {
             wit::RecordsAt::Array => sdk::RecordsAt::Array,
             wit::RecordsAt::Field(name) => sdk::RecordsAt::Field(name),
         };
-        let scan = apiary_sdk::records::on_host::scan_body(body, &at, &fields, pointer.as_deref())?;
+        let scan = apiary_sdk::records::on_host::scan_body(&body, &at, &fields, pointer.as_deref())?;
         let records = scan.records.into_iter().map(|r| wit::FoundRecord { at: span(r.at), fields: values(r.fields) });
         Ok(wit::BodyScan { records: records.collect(), pointer: scan.pointer.map(value) })
     }
