@@ -92,7 +92,7 @@ pub fn mock(paths: &Paths, args: &[&str]) -> Result<MockProcess> {
 ///    latency, closer to what a real API answers in.
 pub async fn host_overhead(paths: &Paths, table: &mut Table) -> Result<()> {
     let slow = mock(paths, &["--pages", "200", "--latency-ms", "30"])?;
-    let bare_secs = bare_loop(slow.base_url(), PER_PAGE).await?;
+    let bare_secs = bare_loop(&generated_issues(slow.base_url())).await?;
     let dir = tempfile::tempdir()?;
     let pipeline = pipeline_file(dir.path(), &paths.github_wasm, PER_PAGE, UNLIMITED)?;
     let secs = run_apiary(paths, &dir.path().join("home"), &pipeline, slow.base_url())?.secs;
@@ -106,7 +106,7 @@ pub async fn host_overhead(paths: &Paths, table: &mut Table) -> Result<()> {
         ">= 0.8",
     );
     let mock = mock(paths, &["--pages", &PAGES.to_string()])?;
-    let bare_secs = bare_loop(mock.base_url(), PER_PAGE).await?;
+    let bare_secs = bare_loop(&generated_issues(mock.base_url())).await?;
     let dir = tempfile::tempdir()?;
     let pipeline = pipeline_file(dir.path(), &paths.github_wasm, PER_PAGE, UNLIMITED)?;
     let secs = run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?.secs;
@@ -136,11 +136,17 @@ fn walk_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-/// Download every page following `Link: rel="next"`, doing nothing else. Returns seconds.
-async fn bare_loop(base_url: &str, per_page: u64) -> Result<f64> {
+/// The first page of the mock's generated issues, [`PER_PAGE`] a page.
+fn generated_issues(base_url: &str) -> String {
+    format!("{base_url}/repos/apiary-mock/generated/issues?per_page={PER_PAGE}")
+}
+
+/// Download every page from `first` on, following `Link: rel="next"`, one request at a time,
+/// doing nothing else. Returns seconds.
+pub async fn bare_loop(first: &str) -> Result<f64> {
     let client = reqwest::Client::new();
     let started = Instant::now();
-    let mut url = format!("{base_url}/repos/apiary-mock/generated/issues?per_page={per_page}");
+    let mut url = first.to_string();
     loop {
         let response = client.get(&url).send().await?;
         let next = response

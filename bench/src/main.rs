@@ -4,6 +4,7 @@
 //!
 //! Every figure comes from this run on this machine; nothing is remembered between runs.
 
+mod ahead;
 mod children;
 mod coordination;
 mod figures;
@@ -61,6 +62,9 @@ async fn benchmark() -> Result<()> {
     // Figures 2, 3, 5 and 9 read the stores of the runs behind figures 1 and 8.
     if only.wants_any(&["1", "2", "3", "5", "9"]) {
         children::host_overhead(&paths, &mut table).await?;
+    }
+    if only.wants_any(&["1"]) {
+        ahead::counted_chain_ahead(&paths, &mut table).await?;
     }
     if only.wants_any(&["8", "2"]) {
         peer::python_peer(&paths, &mut table)?;

@@ -16,7 +16,7 @@ use crate::in_process::{Collection, remember_home};
 /// Pages of the `Link` chain (`issues`) and of the cursor chain (`events`), 100 records each.
 const LINK_PAGES: u64 = 500;
 const EVENT_PAGES: u64 = 50;
-const PER_PAGE: u64 = 100;
+pub const PER_PAGE: u64 = 100;
 
 /// The reference loop, run from the source tree.
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/reference_loop.py");
@@ -28,7 +28,7 @@ pub fn python_peer(paths: &Paths, table: &mut Table) -> Result<()> {
     let records = (LINK_PAGES + EVENT_PAGES) * PER_PAGE;
     let dir = tempfile::tempdir()?;
     let python = run_python(mock.base_url(), &dir.path().join("python"), records)?;
-    let pipeline = pipeline_file(dir.path(), &paths.bench_wasm)?;
+    let pipeline = pipeline_file(dir.path(), &paths.bench_wasm, &["issues", "events"])?;
     let run = run_apiary(paths, &dir.path().join("home"), &pipeline, mock.base_url())?;
     for stream in ["issues", "events"] {
         let written = count_lines(&dir.path().join(format!("home/out/large/{stream}.jsonl")))?;
@@ -69,10 +69,11 @@ fn run_python(base_url: &str, out: &Path, records: u64) -> Result<Run> {
     Ok(run)
 }
 
-/// Both streams of the bench connector, buckets that do not hold it back.
-fn pipeline_file(dir: &Path, wasm: &Path) -> Result<std::path::PathBuf> {
+/// `streams` of the bench connector on the large collection, [`PER_PAGE`] records a page,
+/// buckets that do not hold it back; its output goes to `home/out/large/`.
+pub fn pipeline_file(dir: &Path, wasm: &Path, streams: &[&str]) -> Result<std::path::PathBuf> {
     let text = format!(
-        "name = \"large\"\nconnector = {:?}\nstreams = [\"issues\", \"events\"]\n\n[config]\nowner = \"apiary-mock\"\nper_page = {PER_PAGE}\n\n{UNLIMITED}",
+        "name = \"large\"\nconnector = {:?}\nstreams = {streams:?}\n\n[config]\nowner = \"apiary-mock\"\nper_page = {PER_PAGE}\n\n{UNLIMITED}",
         wasm.display().to_string()
     );
     let path = dir.join("large.toml");
@@ -80,7 +81,8 @@ fn pipeline_file(dir: &Path, wasm: &Path) -> Result<std::path::PathBuf> {
     Ok(path)
 }
 
-fn count_lines(path: &Path) -> Result<u64> {
+/// The lines of the file at `path`: a JSONL output's records.
+pub fn count_lines(path: &Path) -> Result<u64> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(text.iter().filter(|b| **b == b'\n').count() as u64)
 }

@@ -133,7 +133,10 @@ impl Endpoint {
         self
     }
 
-    /// How many requests to this endpoint may be in flight at once.
+    /// How many requests to this endpoint may be in flight at once (1 unless set). Declare
+    /// more only if the API takes them: on a `Link` chain that counts a page or offset
+    /// parameter up, the host then sends up to `n` of the chain's pages ahead, so the chain
+    /// waits out the API's latency once per `n` pages.
     pub fn max_in_flight(mut self, n: u32) -> Endpoint {
         self.max_in_flight = n;
         self

@@ -32,6 +32,7 @@ fn main() {
         "wit",
         "connectors",
         "tests/connectors",
+        "bench/connector",
         "Cargo.lock",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());

@@ -4,7 +4,8 @@
 //! - `issues`: `GET /repos/{owner}/large/issues?per_page=N`, a JSON array per page, paginated by
 //!   the `Link: rel="next"` header;
 //! - `events`: `GET /api/events?limit=N`, `{"items": [...], "meta": {"next_cursor": ...}}`,
-//!   paginated by the cursor in the body.
+//!   paginated by the cursor in the body;
+//! - `issues_in_flight_4`: `issues` on an endpoint that allows four requests in flight.
 //!
 //! Both are keyed by `id`, checkpoint the newest `updated_at`, and reject records without a
 //! `title`. `[config]`: `owner` (default `apiary-mock`), `per_page` (default 100).
@@ -22,6 +23,10 @@ const KEY: &[&str] = &["id"];
 /// The fields every record must have.
 const REQUIRED: &[&str] = &["title"];
 
+/// `issues` again, on an endpoint declaring that the API takes four requests at once: the host
+/// then sends the `Link` chain up to four pages ahead (figure 1c).
+const ISSUES_IN_FLIGHT_4: &str = "issues_in_flight_4";
+
 impl Connector for Bench {
     fn manifest() -> Manifest {
         let mut manifest = apiary_sdk::manifest("bench", env!("CARGO_PKG_VERSION"), "v1", "https://api.example.com");
@@ -32,6 +37,11 @@ impl Connector for Bench {
                 .primary_key(KEY)
                 .cursor_field("updated_at"),
             Endpoint::get("events", "/api/events").bucket("core").primary_key(KEY).cursor_field("updated_at"),
+            Endpoint::get(ISSUES_IN_FLIGHT_4, "/repos/{owner}/large/issues")
+                .bucket("core")
+                .primary_key(KEY)
+                .cursor_field("updated_at")
+                .max_in_flight(4),
         ];
         manifest
     }
@@ -39,12 +49,14 @@ impl Connector for Bench {
     fn start(endpoint: &str, ctx: &SyncContext) -> Result<Vec<Request>, String> {
         let per_page = ctx.config("per_page").unwrap_or("100");
         match endpoint {
-            "issues" => {
+            "issues" | ISSUES_IN_FLIGHT_4 => {
                 let owner = ctx.config("owner").unwrap_or("apiary-mock");
                 Ok(vec![Request::get(endpoint, format!("/repos/{owner}/large/issues?per_page={per_page}"))])
             }
             "events" => Ok(vec![Request::get(endpoint, format!("/api/events?limit={per_page}"))]),
-            other => Err(format!("unknown endpoint `{other}`: this connector has issues and events")),
+            other => {
+                Err(format!("unknown endpoint `{other}`: this connector has issues, events and {ISSUES_IN_FLIGHT_4}"))
+            }
         }
     }
 

@@ -62,3 +62,18 @@ fn a_truncated_page_is_malformed() {
     let err = Bench::parse(&exchange("events", "/e", r#"{"meta":{}}"#, vec![])).unwrap_err();
     assert!(matches!(err, apiary_sdk::ParseError::Malformed(m) if m.contains("items")));
 }
+
+#[test]
+fn the_endpoint_allowing_four_in_flight_reads_the_same_chain_as_its_own_stream() {
+    let manifest = Bench::manifest();
+    let endpoint = manifest.endpoints.iter().find(|e| e.name == super::ISSUES_IN_FLIGHT_4).expect("declared");
+    assert_eq!((endpoint.path.as_str(), endpoint.max_in_flight), ("/repos/{owner}/large/issues", 4));
+    let link = Header {
+        name: "Link".into(),
+        value: r#"<http://127.0.0.1:1/repos/o/large/issues?per_page=4&page=2>; rel="next""#.into(),
+    };
+    let url = "/repos/o/large/issues?per_page=4";
+    let page = Bench::parse(&exchange(super::ISSUES_IN_FLIGHT_4, url, ISSUES, vec![link])).unwrap();
+    assert_eq!(page.records.len(), 2);
+    assert_eq!((page.next[0].endpoint.as_str(), page.next.len()), (super::ISSUES_IN_FLIGHT_4, 1));
+}

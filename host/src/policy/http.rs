@@ -16,7 +16,7 @@ pub struct HttpSettings {
     /// Redirects followed per request; each hop is checked against the allowed hosts.
     pub max_redirects: u32,
     /// Whether a `Link` chain's next page is sent while the page naming it is parsed
-    /// (`sync/send_ahead.rs`).
+    /// (`sync/send_ahead/`).
     pub send_ahead: bool,
 }
 

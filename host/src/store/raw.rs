@@ -124,7 +124,7 @@ pub struct RawMeta {
     pub body_bytes: u64,
     /// Body length as stored (compressed).
     pub stored_bytes: u64,
-    /// A request the host sent ahead that no page then asked for (`sync/send_ahead.rs`): kept
+    /// A request the host sent ahead that no page then asked for (`sync/send_ahead/`): kept
     /// as evidence of the call, never parsed; re-parse skips it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unasked: bool,

@@ -139,6 +139,39 @@ fn a_pagination_loop_is_stopped_and_the_stream_goes_on() {
     assert!(letters[0].error.contains("pagination loop"), "{}", letters[0].error);
 }
 
+#[test]
+fn a_counted_link_chain_is_sent_as_many_pages_ahead_as_its_endpoint_allows_and_each_record_lands_once() {
+    let mock = mock(&["--large-pages", "10", "--event-pages", "1"]);
+    let scratch = Scratch::new();
+    let wasm = connector_wasm("bench_connector");
+    let stream = "issues_in_flight_4";
+    let config = &[("per_page", "10")];
+    let spec = PipelineSpec {
+        name: "ahead",
+        connector: &wasm,
+        base_url: mock.base_url(),
+        streams: &[stream],
+        config,
+        extra: "",
+    };
+    let ran = scratch.apiary(&["run", scratch.write("ahead.toml", spec.toml()).to_str().unwrap()]);
+    assert!(ran.success, "{ran:?}");
+    let records = read_jsonl(&scratch.output("ahead", stream));
+    let ids: HashSet<_> = records.iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert_eq!((records.len(), ids.len()), (100, 100), "every record once");
+    let page = |n: u32| format!("/repos/apiary-mock/large/issues?per_page=10&page={n}");
+    let stats = mock.stats().unwrap();
+    for n in 2..=13 {
+        assert_eq!(stats.by_request.get(&format!("GET {}", page(n))), Some(&1), "page {n}: {:?}", stats.by_request);
+    }
+    assert_eq!(stats.total, 13, "pages 11-13, counted on past the last page, were sent ahead once each");
+    let store = Store::open(&scratch.home().join("apiary.redb")).unwrap();
+    let unasked: Vec<String> =
+        store.raw_list(|_| true).unwrap().into_iter().filter(|m| m.unasked).map(|m| m.request.url).collect();
+    assert_eq!(unasked, [page(11), page(12), page(13)], "stored as evidence, asked for by no page");
+    assert_eq!(store.dead_letters(|_| true).unwrap().len(), 0);
+}
+
 /// The rogue connector's `panic_page_2` stream alone: page 2 of the chain traps in the parse.
 fn trapping_chain(scratch: &Scratch, base_url: &str, extra: &str) -> String {
     let wasm = connector_wasm("rogue_connector");

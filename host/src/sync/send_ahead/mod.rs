@@ -1,6 +1,8 @@
 //! Sending a `Link` chain's next page ahead: while page N is parsed, the page its
 //! `Link: rel="next"` header names is already on its way, so the chain's fetch and parse overlap
-//! instead of taking turns.
+//! instead of taking turns. An endpoint allowing two or more requests in flight
+//! (`max_in_flight`) also gets the page after that, when the `Link` counted a query parameter
+//! up ([`step::step_further`]): two fetches then overlap each other as well.
 //!
 //! Only a guess, checked twice. A stream guesses only once its last page asked for exactly the
 //! page its own `Link` header named (one `GET`, no body): the guess is that request with the
@@ -10,8 +12,11 @@
 //! already sent is never guessed (the loop guard's memory). A guess never asked for (the page
 //! naming it failed, or the connector asked for something else) is stored as evidence when its
 //! stream ends (`raw list` shows it, marked unasked; re-parse skips it); a run being stopped or
-//! failing abandons it, and a stream keeps at most [`MAX_UNUSED`] of them.
-//! `[http] send-ahead = false` turns guessing off.
+//! failing abandons it, and a stream keeps at most [`MAX_UNUSED`] of them. A page counted on is
+//! set aside the same way once the page before it names another (the chain's last page names
+//! none). `[http] send-ahead = false` turns guessing off.
+
+mod step;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -53,6 +58,9 @@ struct StreamGuesses {
 pub struct Ahead {
     request: Request,
     url: Url,
+    /// For a page counted on past a `Link` target: that target, whose own `Link` must name this
+    /// page. `None` for a page a `Link` header named.
+    after: Option<Url>,
     task: JoinHandle<Option<Arrived>>,
 }
 
@@ -79,33 +87,34 @@ impl Ahead {
 
 impl SendAhead {
     /// After page `page` of `stream` arrived from `url`: send the page its `Link` header names
-    /// ahead, when the stream's last page showed that is what the connector asks for next.
-    /// At most `in_flight` requests of a stream are ahead at once.
+    /// ahead, when the stream's last page showed that is what the connector asks for next, and
+    /// the page after it when the `Link` counted a query parameter up. At most `in_flight`
+    /// requests of a stream are ahead at once. A page counted on past this one that its `Link`
+    /// does not name is set aside.
     pub fn guess(&self, shared: &Arc<Shared>, stream: &str, page: &Exchange, url: &Url, in_flight: usize) {
-        let Some(next) = link_next(&page.response.headers, url, shared.fetcher.target()) else { return };
+        let next = link_next(&page.response.headers, url, shared.fetcher.target());
         let mut streams = self.streams.lock().expect("send-ahead lock");
         let guesses = streams.entry(stream.to_string()).or_default();
-        let Some(template) = &guesses.template else { return };
+        guesses.set_aside_where(|a| a.after.as_ref() == Some(url) && Some(&a.url) != next.as_ref());
+        let (Some(next), Some(template)) = (next, guesses.template.clone()) else { return };
         // Only a page of the chain the template came from (same endpoint, method, headers).
-        if !same_but_url(template, &page.request)
-            || guesses.ahead.len() >= in_flight
-            || guesses.ahead.iter().any(|a| a.url == next)
-        {
+        if !same_but_url(&template, &page.request) {
             return;
         }
-        let request = Request { url: next.to_string(), ..template.clone() };
-        if shared.loop_guard.has_sent(stream, loop_key(shared, &request)) {
-            return;
-        }
-        let (sent, task_shared, task_url) = (request.clone(), shared.clone(), next.clone());
-        let task = tokio::spawn(async move {
-            tokio::select! {
-                biased;
-                _ = task_shared.cancel.cancelled() => None,
-                attempt = task_shared.fetcher.send(&sent, &task_url, 1) => Some(Arrived { attempt, fetched_at_ms: now_ms() }),
+        for (target, after) in counted_on(url, next, in_flight) {
+            if guesses.ahead.len() >= in_flight {
+                return;
             }
-        });
-        guesses.ahead.push(Ahead { request, url: next, task });
+            if guesses.ahead.iter().any(|a| a.url == target) {
+                continue;
+            }
+            let request = Request { url: target.to_string(), ..template.clone() };
+            if shared.loop_guard.has_sent(stream, loop_key(shared, &request)) {
+                return;
+            }
+            let task = send(shared, request.clone(), target.clone());
+            guesses.ahead.push(Ahead { request, url: target, after, task });
+        }
     }
 
     /// After a page of `stream` whose `Link: rel="next"` target was `link` was parsed and
@@ -122,14 +131,10 @@ impl SendAhead {
         let guesses = streams.entry(stream.to_string()).or_default();
         guesses.template = followed.then(|| next[0].clone());
         let asked = |a: &Ahead| followed && same_but_url(&a.request, &next[0]);
-        if let Some(link) = link
-            && let Some(found) = guesses.ahead.iter().position(|a| &a.url == link && !asked(a))
-        {
-            let unused = guesses.ahead.swap_remove(found);
-            if guesses.unused.len() == MAX_UNUSED {
-                guesses.unused.remove(0);
-            }
-            guesses.unused.push(unused);
+        if let Some(link) = link {
+            // The link's page, unless asked for; and the pages counted on past it, which will
+            // not come when the link is not followed.
+            guesses.set_aside_where(|a| (&a.url == link && !asked(a)) || (a.after.as_ref() == Some(link) && !followed));
         }
     }
 
@@ -175,6 +180,52 @@ impl SendAhead {
         }
         Ok(())
     }
+}
+
+/// The pages to send ahead after a page from `url` whose `Link` names `next`: `next`, then up
+/// to `count` in all by counting on the same step, each with the page whose `Link` must name it.
+fn counted_on(url: &Url, next: Url, count: usize) -> Vec<(Url, Option<Url>)> {
+    let mut pages = vec![(next, None)];
+    let mut before = url.clone();
+    while pages.len() < count {
+        let last = pages[pages.len() - 1].0.clone();
+        let Some(further) = step::step_further(&before, &last) else { break };
+        pages.push((further, Some(last.clone())));
+        before = last;
+    }
+    pages
+}
+
+impl StreamGuesses {
+    /// Move the requests ahead that `stale` picks to the unused ones, and the pages counted on
+    /// past them (their page will not come), keeping the newest [`MAX_UNUSED`].
+    fn set_aside_where(&mut self, stale: impl Fn(&Ahead) -> bool) {
+        let mut stale_urls = Vec::new();
+        loop {
+            let is_stale = |a: &Ahead| stale(a) || a.after.as_ref().is_some_and(|after| stale_urls.contains(after));
+            let (unused, ahead) = std::mem::take(&mut self.ahead).into_iter().partition::<Vec<_>, _>(is_stale);
+            self.ahead = ahead;
+            if unused.is_empty() {
+                break;
+            }
+            stale_urls.extend(unused.iter().map(|a| a.url.clone()));
+            self.unused.extend(unused);
+        }
+        let over = self.unused.len().saturating_sub(MAX_UNUSED);
+        self.unused.drain(..over);
+    }
+}
+
+/// Send `request` to `url` as a first attempt on its own task, until the run is stopped.
+fn send(shared: &Arc<Shared>, request: Request, url: Url) -> JoinHandle<Option<Arrived>> {
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            biased;
+            _ = shared.cancel.cancelled() => None,
+            attempt = shared.fetcher.send(&request, &url, 1) => Some(Arrived { attempt, fetched_at_ms: now_ms() }),
+        }
+    })
 }
 
 /// The absolute URL a response's `Link: rel="next"` header names (resolved against the page's
@@ -246,7 +297,8 @@ mod tests {
     /// `issues` with page 2 sent ahead (its task done, with nothing); the page's URL.
     fn guessed_page_2(ahead: &SendAhead) -> Url {
         let url = Url::parse("http://127.0.0.1:9/api/issues?page=2").unwrap();
-        let guess = Ahead { request: get(url.as_str()), url: url.clone(), task: tokio::spawn(async { None }) };
+        let guess =
+            Ahead { request: get(url.as_str()), url: url.clone(), after: None, task: tokio::spawn(async { None }) };
         ahead.streams.lock().unwrap().entry("issues".into()).or_default().ahead.push(guess);
         url
     }
@@ -269,6 +321,52 @@ mod tests {
         let streams = ahead.streams.lock().unwrap();
         assert_eq!((streams["issues"].ahead.len(), streams["issues"].unused.len()), (0, 1));
         assert_eq!(streams["issues"].template, Some(asked), "the next guess carries the new headers");
+    }
+
+    #[test]
+    fn a_counted_link_is_counted_on_as_far_as_the_endpoint_allows() {
+        let url = |page: u32| Url::parse(&format!("http://127.0.0.1:9/api/issues?page={page}")).unwrap();
+        let pages = counted_on(&url(1), url(2), 4);
+        let expected = [(url(2), None), (url(3), Some(url(2))), (url(4), Some(url(3))), (url(5), Some(url(4)))];
+        assert_eq!(pages, expected, "each with the page whose Link must name it");
+        assert_eq!(counted_on(&url(1), url(2), 1), [(url(2), None)], "one in flight: the Link target only");
+        let cursor = Url::parse("http://127.0.0.1:9/api/issues?cursor=x7").unwrap();
+        assert_eq!(counted_on(&url(1), cursor.clone(), 4), [(cursor, None)], "nothing counted");
+    }
+
+    #[tokio::test]
+    async fn pages_counted_on_past_a_page_whose_link_names_another_are_set_aside_in_a_chain() {
+        let url = |page: u32| Url::parse(&format!("http://127.0.0.1:9/api/issues?page={page}")).unwrap();
+        let ahead = |page: u32, after: Option<u32>| Ahead {
+            request: get(url(page).as_str()),
+            url: url(page),
+            after: after.map(url),
+            task: tokio::spawn(async { None }),
+        };
+        let mut guesses = StreamGuesses::default();
+        guesses.ahead = vec![ahead(3, None), ahead(4, Some(3)), ahead(5, Some(4)), ahead(9, Some(8))];
+        // Page 3 came, and its Link names page 7: pages 4 and 5 will not be asked for.
+        guesses.set_aside_where(|a| a.after.as_ref() == Some(&url(3)) && a.url != url(7));
+        let urls = |list: &[Ahead]| list.iter().map(|a| a.url.query().unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(urls(&guesses.ahead), ["page=3", "page=9"]);
+        assert_eq!(urls(&guesses.unused), ["page=4", "page=5"]);
+    }
+
+    #[tokio::test]
+    async fn a_link_not_followed_sets_aside_its_page_and_the_pages_counted_on_past_it() {
+        let (ahead, target) = (SendAhead::default(), target());
+        let url = guessed_page_2(&ahead);
+        let page_3 = Url::parse("http://127.0.0.1:9/api/issues?page=3").unwrap();
+        let counted = Ahead {
+            request: get(page_3.as_str()),
+            url: page_3,
+            after: Some(url.clone()),
+            task: tokio::spawn(async { None }),
+        };
+        ahead.streams.lock().unwrap().get_mut("issues").unwrap().ahead.push(counted);
+        ahead.learn("issues", Some(&url), &[get("/issues?since=x")], &target);
+        let streams = ahead.streams.lock().unwrap();
+        assert_eq!((streams["issues"].ahead.len(), streams["issues"].unused.len()), (0, 2));
     }
 
     #[tokio::test]
