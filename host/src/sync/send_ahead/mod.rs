@@ -343,8 +343,8 @@ mod tests {
             after: after.map(url),
             task: tokio::spawn(async { None }),
         };
-        let mut guesses = StreamGuesses::default();
-        guesses.ahead = vec![ahead(3, None), ahead(4, Some(3)), ahead(5, Some(4)), ahead(9, Some(8))];
+        let ahead = vec![ahead(3, None), ahead(4, Some(3)), ahead(5, Some(4)), ahead(9, Some(8))];
+        let mut guesses = StreamGuesses { ahead, ..StreamGuesses::default() };
         // Page 3 came, and its Link names page 7: pages 4 and 5 will not be asked for.
         guesses.set_aside_where(|a| a.after.as_ref() == Some(&url(3)) && a.url != url(7));
         let urls = |list: &[Ahead]| list.iter().map(|a| a.url.query().unwrap().to_string()).collect::<Vec<_>>();
