@@ -35,7 +35,8 @@ pub const TABLE_ELEMENTS: usize = 100_000;
 
 /// Bytes at the start of each memory slot kept mapped between instances: a page of figure 8
 /// (100 records of 1.5 KB) is parsed within them. With 1 MiB that sync was no faster than
-/// without a pool (README).
+/// without a pool (README). Connectors built in this workspace, and by `apiary new`, start with
+/// this much memory (`.cargo/config.toml`), so a page's parse does not grow it.
 pub const KEEP_RESIDENT: usize = 2 << 20;
 
 /// The pool's limits. Per component: up to 8 core instances and tables and one memory (the

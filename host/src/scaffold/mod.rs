@@ -101,7 +101,10 @@ mod tests {
         let version = concat!("apiary-sdk = \"", env!("CARGO_PKG_VERSION"), "\"");
         assert!(cargo.contains("name = \"my-api-connector\"") && cargo.contains(version), "{cargo}");
         let config = std::fs::read_to_string(root.join(".cargo/config.toml")).unwrap();
+        let flags = |toml: &str| toml.lines().find(|l| l.starts_with("rustflags")).map(str::to_string);
+        let workspace = include_str!("../../../.cargo/config.toml");
         assert!(config.contains("target-feature=+simd128"), "{config}");
+        assert_eq!(flags(&config), flags(workspace), "a new connector builds as the workspace's do");
         let local = scaffold("local", dir.path(), &SdkSource::Path(dir.path().to_path_buf())).unwrap();
         let cargo = std::fs::read_to_string(local.join("Cargo.toml")).unwrap();
         assert!(cargo.contains("apiary-sdk = { path = "), "{cargo}");
