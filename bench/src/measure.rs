@@ -53,6 +53,19 @@ pub fn wrapped(command: &Command, usage_file: &Path) -> Result<Command> {
     Ok(wrapper)
 }
 
+/// User + system CPU seconds process `pid` has used so far (`/proc/PID/stat`, clock ticks).
+pub fn process_cpu_secs(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("process {pid}"))?;
+    // Fields after the command name (which may hold spaces, so split after its `)`): utime and
+    // stime are the 12th and 13th.
+    let after_name = stat.rsplit_once(')').context("a /proc stat line")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64> { Ok(fields.get(i).context("a /proc stat field")?.parse::<f64>()?) };
+    // SAFETY: a plain libc query without arguments.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok((ticks(11)? + ticks(12)?) / per_second)
+}
+
 /// The usage the wrapper wrote to `usage_file`.
 pub fn read(usage_file: &Path) -> Result<Usage> {
     let text = std::fs::read_to_string(usage_file).context("the measuring wrapper's usage file")?;

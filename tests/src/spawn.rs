@@ -28,6 +28,11 @@ impl MockProcess {
         Ok(MockProcess { child, base_url })
     }
 
+    /// The server's process id (the benchmark reads its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> &str {
         &self.base_url
