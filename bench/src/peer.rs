@@ -17,6 +17,8 @@ use crate::measure::process_cpu_secs;
 /// Pages of the `Link` chain (`issues`) and of the cursor chain (`events`), 100 records each.
 const LINK_PAGES: u64 = 500;
 const EVENT_PAGES: u64 = 50;
+
+/// Records per page of both chains (and of figure 1c's).
 pub const PER_PAGE: u64 = 100;
 
 /// The reference loop, run from the source tree.

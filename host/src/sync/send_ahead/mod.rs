@@ -1,8 +1,8 @@
 //! Sending a `Link` chain's next page ahead: while page N is parsed, the page its
 //! `Link: rel="next"` header names is already on its way, so the chain's fetch and parse overlap
-//! instead of taking turns. An endpoint allowing two or more requests in flight
-//! (`max_in_flight`) also gets the page after that, when the `Link` counted a query parameter
-//! up ([`step::step_further`]): two fetches then overlap each other as well.
+//! instead of taking turns. On an endpoint allowing `n` requests in flight (`max_in_flight`),
+//! when the `Link` counted a query parameter up ([`step::step_further`]), the pages after it are
+//! counted on and sent too, up to `n` ahead: the chain's fetches then overlap each other as well.
 //!
 //! Only a guess, checked twice. A stream guesses only once its last page asked for exactly the
 //! page its own `Link` header named (one `GET`, no body): the guess is that request with the
@@ -119,7 +119,8 @@ impl SendAhead {
 
     /// After a page of `stream` whose `Link: rel="next"` target was `link` was parsed and
     /// asked for `next`: guess again only if that was exactly the `Link` target; a guess of that
-    /// target that is not exactly what the page asked for is set aside, unused.
+    /// target that is not exactly what the page asked for is set aside, unused, and so are the
+    /// pages counted on past it when the page did not follow its `Link`.
     pub fn learn(&self, stream: &str, link: Option<&Url>, next: &[Request], target: &Target) {
         let followed = match (link, next) {
             (Some(link), [request]) if is_plain_get(request) => {
