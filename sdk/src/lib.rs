@@ -37,12 +37,12 @@
 
 #[doc(hidden)]
 pub mod __private {
-    /// The code wit-bindgen generates from `wit/0.3/connector.wit` (`apiary:connector@0.3.0`).
+    /// The code wit-bindgen generates from `wit/0.4/connector.wit` (`apiary:connector@0.4.0`).
     pub mod bindings {
         // The generated glue passes flattened records (`scan-records`' arguments) as many arguments.
         #![allow(clippy::too_many_arguments)]
         wit_bindgen::generate!({
-            path: "wit/0.3",
+            path: "wit/0.4",
             world: "connector",
             pub_export_macro: true,
             export_macro_name: "__export_connector_world",

@@ -18,6 +18,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("bench-connector", "", "bench_connector"),
     ("legacy-connector", "", "legacy_connector"),
     ("legacy-connector", "contract-0-2", "legacy_v0_2"),
+    ("legacy-connector", "contract-0-3", "legacy_v0_3"),
     ("declared-connector", "", "declared_connector"),
     ("declared-connector", "invalid", "declared_invalid"),
 ];

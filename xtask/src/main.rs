@@ -93,12 +93,13 @@ fn build_connectors() -> Result<()> {
 
 /// Test connectors built again with a feature, each build copied aside: the versioned
 /// connector's two releases (`versioned_v1.wasm` buggy, `versioned_v2.wasm` fixed) and the
-/// legacy connector against contract 0.2 (`legacy_v0_2.wasm`; its default build, 0.1, is
-/// `legacy_connector.wasm`). (package, its file stem, features, the copy's stem)
+/// legacy connector against contracts 0.2 and 0.3 (`legacy_v0_2.wasm`, `legacy_v0_3.wasm`; its
+/// default build, 0.1, is `legacy_connector.wasm`). (package, its file stem, features, the copy's stem)
 const VARIANTS: &[(&str, &str, Option<&str>, &str)] = &[
     ("versioned-connector", "versioned_connector", None, "versioned_v1"),
     ("versioned-connector", "versioned_connector", Some("v2"), "versioned_v2"),
     ("legacy-connector", "legacy_connector", Some("contract-0-2"), "legacy_v0_2"),
+    ("legacy-connector", "legacy_connector", Some("contract-0-3"), "legacy_v0_3"),
 ];
 
 fn build_variants() -> Result<()> {

@@ -189,15 +189,20 @@ fn a_declared_schema_is_enforced_and_an_invalid_one_is_refused_at_load() {
 }
 
 #[test]
-fn connectors_of_0_1_and_0_2_still_sync_and_impact_tells_how_the_data_changed_at_the_next_api_version() {
+fn connectors_of_0_1_0_2_and_0_3_still_sync_and_impact_tells_how_the_data_changed_at_the_next_api_version() {
     let (usual, drifting) = (mock(None), mock(Some("0")));
     let scratch = Scratch::new();
-    let frozen = (Scratch::new(), connector_wasm("legacy_v0_2"));
-    let inspected = json(&frozen.0.apiary(&["inspect", frozen.1.to_str().unwrap(), "--json"]));
-    assert_eq!(inspected["contract"], "0.2.x", "a connector built against 0.2 still loads");
-    let v0_2 = plain_pipeline(&frozen.0, "frozen", "legacy_v0_2", usual.base_url());
-    let report = json(&frozen.0.apiary(&["run", &v0_2, "--json"]));
-    assert_eq!(report["streams"]["issues"]["records"], 20, "a 0.2 connector syncs");
+    let mut synced = Vec::new();
+    for (wasm, contract) in [("legacy_v0_2", "0.2.x"), ("legacy_v0_3", "0.3.x")] {
+        let frozen = (Scratch::new(), connector_wasm(wasm));
+        let inspected = json(&frozen.0.apiary(&["inspect", frozen.1.to_str().unwrap(), "--json"]));
+        assert_eq!(inspected["contract"], contract, "a connector built against {contract} still loads");
+        let pipeline = plain_pipeline(&frozen.0, "frozen", wasm, usual.base_url());
+        let report = json(&frozen.0.apiary(&["run", &pipeline, "--json"]));
+        assert_eq!(report["streams"]["issues"]["records"], 20, "a {contract} connector syncs");
+        synced.push(std::fs::read_to_string(frozen.0.output("frozen", "issues")).unwrap());
+    }
+    assert_eq!(synced[0], synced[1], "0.3's scan-records (a list of records) finds what serde_json does");
 
     let legacy = connector_wasm("legacy_connector");
     let inspected = json(&scratch.apiary(&["inspect", legacy.to_str().unwrap(), "--json"]));

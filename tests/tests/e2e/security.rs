@@ -140,7 +140,7 @@ fn a_connector_for_an_unsupported_contract_version_is_refused_by_name() {
     assert!(!ran.success);
     assert!(
         ran.stderr.contains(
-            "built against apiary:connector@0.9.0, but this host supports apiary:connector@0.1.x, apiary:connector@0.2.x, apiary:connector@0.3.x"
+            "built against apiary:connector@0.9.0, but this host supports apiary:connector@0.1.x, apiary:connector@0.2.x, apiary:connector@0.3.x, apiary:connector@0.4.x"
         ),
         "{}",
         ran.stderr

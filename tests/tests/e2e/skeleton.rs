@@ -117,7 +117,7 @@ fn syncs_labels_and_inspects_the_connector() {
     assert_eq!(json["manifest"]["api_version"], "2022-11-28");
     assert_eq!(json["manifest"]["buckets"][0]["requests"], 5000);
     assert_eq!(json["identity"]["digest"].as_str().unwrap().len(), 64);
-    assert_eq!(json["contract"], "0.3.x");
+    assert_eq!(json["contract"], "0.4.x");
     let endpoints = json["manifest"]["endpoints"].as_array().unwrap();
     let labels_schema = &endpoints.iter().find(|e| e["name"] == "labels").unwrap()["schema"];
     assert_eq!(labels_schema["properties"]["id"]["type"], "integer", "shown as JSON, not as a string");

@@ -232,4 +232,33 @@ macro_rules! common_bindings {
     };
 }
 
-pub(super) use common_bindings;
+/// Expands to the conversions `scan-records` needs between a version's types (`wit`) and the
+/// SDK's (`sdk`), which have the same shape since 0.3: `records_at`, `picked` and `span`.
+macro_rules! scan_conversions {
+    () => {
+        /// Where the records are, as the SDK's walk takes it.
+        fn records_at(at: wit::RecordsAt) -> sdk::RecordsAt {
+            match at {
+                wit::RecordsAt::Array => sdk::RecordsAt::Array,
+                wit::RecordsAt::Field(name) => sdk::RecordsAt::Field(name),
+            }
+        }
+
+        /// A value the SDK's walk picked, in this version's type.
+        fn picked(value: sdk::Picked) -> wit::Picked {
+            match value {
+                sdk::Picked::Null => wit::Picked::Null,
+                sdk::Picked::TextAt(at) => wit::Picked::TextAt(span(at)),
+                sdk::Picked::Text(text) => wit::Picked::Text(text),
+                sdk::Picked::JsonAt(at) => wit::Picked::JsonAt(span(at)),
+            }
+        }
+
+        /// Positions in the body, in this version's type.
+        fn span(at: sdk::Span) -> wit::Span {
+            wit::Span { start: at.start, end: at.end }
+        }
+    };
+}
+
+pub(super) use {common_bindings, scan_conversions};

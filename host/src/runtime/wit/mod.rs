@@ -7,6 +7,7 @@ mod common;
 mod v0_1;
 mod v0_2;
 mod v0_3;
+mod v0_4;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
@@ -23,11 +24,14 @@ pub enum ContractVersion {
     V0_2,
     /// `apiary:connector@0.3.x`: the host walks a response body for the connector (`scan-records`).
     V0_3,
+    /// `apiary:connector@0.4.x`: `scan-records` answers flat, in one list of numbers.
+    V0_4,
 }
 
 impl ContractVersion {
     /// Every version this host loads, oldest first: the one place that says so.
-    pub const SUPPORTED: &[ContractVersion] = &[ContractVersion::V0_1, ContractVersion::V0_2, ContractVersion::V0_3];
+    pub const SUPPORTED: &[ContractVersion] =
+        &[ContractVersion::V0_1, ContractVersion::V0_2, ContractVersion::V0_3, ContractVersion::V0_4];
 
     /// The WIT version range, e.g. `0.1.x`.
     pub fn range(self) -> &'static str {
@@ -35,6 +39,7 @@ impl ContractVersion {
             ContractVersion::V0_1 => "0.1.x",
             ContractVersion::V0_2 => "0.2.x",
             ContractVersion::V0_3 => "0.3.x",
+            ContractVersion::V0_4 => "0.4.x",
         }
     }
 
@@ -64,6 +69,7 @@ pub struct Linkers {
     v0_1: std::sync::Arc<Linker<HostState>>,
     v0_2: std::sync::Arc<Linker<HostState>>,
     v0_3: std::sync::Arc<Linker<HostState>>,
+    v0_4: std::sync::Arc<Linker<HostState>>,
 }
 
 impl Linkers {
@@ -81,8 +87,10 @@ impl Linkers {
         v0_2::add_to_linker(&mut v0_2)?;
         let mut v0_3 = base()?;
         v0_3::add_to_linker(&mut v0_3)?;
-        let (v0_1, v0_2, v0_3) = (std::sync::Arc::new(v0_1), std::sync::Arc::new(v0_2), std::sync::Arc::new(v0_3));
-        Ok(Linkers { v0_1, v0_2, v0_3 })
+        let mut v0_4 = base()?;
+        v0_4::add_to_linker(&mut v0_4)?;
+        let shared = std::sync::Arc::new;
+        Ok(Linkers { v0_1: shared(v0_1), v0_2: shared(v0_2), v0_3: shared(v0_3), v0_4: shared(v0_4) })
     }
 }
 
@@ -94,6 +102,8 @@ pub enum Bound {
     V0_2(v0_2::Pre),
     /// A 0.3 connector.
     V0_3(v0_3::Pre),
+    /// A 0.4 connector.
+    V0_4(v0_4::Pre),
 }
 
 impl Bound {
@@ -103,6 +113,7 @@ impl Bound {
             ContractVersion::V0_1 => Ok(Bound::V0_1(v0_1::Pre::new(&linkers.v0_1, component)?)),
             ContractVersion::V0_2 => Ok(Bound::V0_2(v0_2::Pre::new(&linkers.v0_2, component)?)),
             ContractVersion::V0_3 => Ok(Bound::V0_3(v0_3::Pre::new(&linkers.v0_3, component)?)),
+            ContractVersion::V0_4 => Ok(Bound::V0_4(v0_4::Pre::new(&linkers.v0_4, component)?)),
         }
     }
 
@@ -112,6 +123,7 @@ impl Bound {
             Bound::V0_1(pre) => pre.manifest(store),
             Bound::V0_2(pre) => pre.manifest(store),
             Bound::V0_3(pre) => pre.manifest(store),
+            Bound::V0_4(pre) => pre.manifest(store),
         }
     }
 
@@ -126,6 +138,7 @@ impl Bound {
             Bound::V0_1(pre) => pre.start(store, endpoint, ctx),
             Bound::V0_2(pre) => pre.start(store, endpoint, ctx),
             Bound::V0_3(pre) => pre.start(store, endpoint, ctx),
+            Bound::V0_4(pre) => pre.start(store, endpoint, ctx),
         }
     }
 
@@ -139,6 +152,7 @@ impl Bound {
             Bound::V0_1(pre) => pre.parse(store, exchange),
             Bound::V0_2(pre) => pre.parse(store, exchange),
             Bound::V0_3(pre) => pre.parse(store, exchange),
+            Bound::V0_4(pre) => pre.parse(store, exchange),
         }
     }
 }
@@ -153,11 +167,12 @@ mod tests {
         assert_eq!(ContractVersion::of("0.1.7"), Some(ContractVersion::V0_1));
         assert_eq!(ContractVersion::of("0.2.0"), Some(ContractVersion::V0_2));
         assert_eq!(ContractVersion::of("0.3.1"), Some(ContractVersion::V0_3));
+        assert_eq!(ContractVersion::of("0.4.0"), Some(ContractVersion::V0_4));
         assert_eq!(ContractVersion::of("0.9.0"), None);
         assert_eq!(ContractVersion::of("1.1.0"), None);
         assert_eq!(
             ContractVersion::supported_text(),
-            "apiary:connector@0.1.x, apiary:connector@0.2.x, apiary:connector@0.3.x"
+            "apiary:connector@0.1.x, apiary:connector@0.2.x, apiary:connector@0.3.x, apiary:connector@0.4.x"
         );
     }
 }

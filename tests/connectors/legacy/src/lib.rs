@@ -1,18 +1,22 @@
 //! A connector of contract `apiary:connector@0.1.0` (or `@0.2.0` with the `contract-0-2`
-//! feature), bound with wit-bindgen directly against the frozen `wit/0.1` (`wit/0.2`), not
-//! through the SDK, which speaks the newest contract: what a connector built before contract
-//! 0.2 (0.3) looks like to the host. It reads the mock API's generated issues, paginated by
-//! `Link: rel="next"`.
+//! feature, `@0.3.0` with `contract-0-3`), bound with wit-bindgen directly against the frozen
+//! `wit/0.1` (`wit/0.2`, `wit/0.3`), not through the SDK, which speaks the newest contract: what
+//! a connector built before contract 0.2 (0.3, 0.4) looks like to the host. It reads the mock
+//! API's generated issues, paginated by `Link: rel="next"`. Built for 0.3 it finds the records
+//! with 0.3's `scan-records`, whose answer is a list of records (0.4's is flat).
 
 // wit-bindgen's generated glue passes flattened records as many arguments.
 #![allow(clippy::too_many_arguments)]
 
-#[cfg(not(feature = "contract-0-2"))]
+#[cfg(not(any(feature = "contract-0-2", feature = "contract-0-3")))]
 wit_bindgen::generate!({ path: "../../../wit/0.1", world: "connector" });
 #[cfg(feature = "contract-0-2")]
 wit_bindgen::generate!({ path: "../../../wit/0.2", world: "connector" });
+#[cfg(feature = "contract-0-3")]
+wit_bindgen::generate!({ path: "../../../wit/0.3", world: "connector" });
 
 use apiary::connector::types::{Auth, Endpoint, Method, Record, RetryPolicy};
+#[cfg(not(feature = "contract-0-3"))]
 use serde_json::value::RawValue;
 
 struct Legacy;
@@ -31,7 +35,7 @@ impl Guest for Legacy {
             primary_key: vec!["id".into()],
             cursor_field: None,
             idempotency_key: None,
-            #[cfg(feature = "contract-0-2")]
+            #[cfg(any(feature = "contract-0-2", feature = "contract-0-3"))]
             schema: None,
         };
         Manifest {
@@ -53,12 +57,7 @@ impl Guest for Legacy {
     }
 
     fn parse(exchange: Exchange) -> Result<Page, ParseError> {
-        let items: Vec<&RawValue> = serde_json::from_slice(&exchange.response.body)
-            .map_err(|e| ParseError::Malformed(format!("not a JSON array: {e}")))?;
-        let records = items
-            .into_iter()
-            .map(|item| Record { stream: STREAM.into(), key: id_of(item), json: item.get().to_string() })
-            .collect();
+        let records = records(&exchange.response.body)?;
         let next = exchange
             .response
             .headers
@@ -74,11 +73,39 @@ impl Guest for Legacy {
     }
 }
 
+/// The records of a page that is a JSON array, keyed by `id`: read here with serde_json.
+#[cfg(not(feature = "contract-0-3"))]
+fn records(body: &[u8]) -> Result<Vec<Record>, ParseError> {
+    let items: Vec<&RawValue> =
+        serde_json::from_slice(body).map_err(|e| ParseError::Malformed(format!("not a JSON array: {e}")))?;
+    Ok(items
+        .into_iter()
+        .map(|item| Record { stream: STREAM.into(), key: id_of(item), json: item.get().to_string() })
+        .collect())
+}
+
+/// The records of a page that is a JSON array, keyed by `id`: found by the host's 0.3
+/// `scan-records`, each record and its `id` a position in the body.
+#[cfg(feature = "contract-0-3")]
+fn records(body: &[u8]) -> Result<Vec<Record>, ParseError> {
+    use apiary::connector::types::{Picked, RecordsAt, Span};
+    let scan = scan_records(body, &RecordsAt::Array, &["id".into()], None).map_err(ParseError::Malformed)?;
+    let text = std::str::from_utf8(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    let at = |span: &Span| text.get(span.start as usize..span.end as usize).unwrap_or_default().to_string();
+    let key = |field: &Option<Picked>| match field {
+        Some(Picked::JsonAt(span) | Picked::TextAt(span)) => Some(at(span)),
+        Some(Picked::Text(text)) => Some(text.clone()),
+        Some(Picked::Null) | None => None,
+    };
+    Ok(scan.records.iter().map(|r| Record { stream: STREAM.into(), key: key(&r.fields[0]), json: at(&r.at) }).collect())
+}
+
 fn get(endpoint: &str, url: String) -> Request {
     Request { endpoint: endpoint.into(), method: Method::Get, url, headers: vec![], body: None }
 }
 
 /// The record's `id`, as text.
+#[cfg(not(feature = "contract-0-3"))]
 fn id_of(item: &RawValue) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Keyed {

@@ -154,7 +154,7 @@ fn misbehave(stream: &str, page: &mut Page) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// Contract 0.3's `scan-records` called directly (not through the SDK's helpers, which stay
+/// The contract's `scan-records` called directly (not through the SDK's helpers, which stay
 /// within its bounds), on the page's records as a JSON array; a refusal is a `fatal` error.
 #[cfg(target_arch = "wasm32")]
 fn scan_on_host(page: &Page, fields: &[&str]) -> Result<usize, ParseError> {
@@ -163,6 +163,7 @@ fn scan_on_host(page: &Page, fields: &[&str]) -> Result<usize, ParseError> {
     let body = format!("[{}]", jsons.join(","));
     let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
     let scanned = apiary_sdk::__private::bindings::scan_records(body.as_bytes(), &RecordsAt::Array, &fields, None);
+    // The answer's length: flat since 0.4, a span and three numbers per field for each record.
     scanned.map(|scan| scan.records.len()).map_err(|e| ParseError::Fatal(format!("scan-records refused: {e}")))
 }
 
