@@ -64,6 +64,16 @@ pub fn run_apiary(paths: &Paths, home: &Path, pipeline: &Path, base_url: &str) -
     run_measured(&mut command, "apiary run")
 }
 
+/// Load `wasm` with `apiary inspect`, which compiles it into the user's compile cache (shared by
+/// every home) unless it is there already.
+pub fn warm_compile_cache(paths: &Paths, wasm: &Path) -> Result<()> {
+    let inspected = Command::new(paths.release.join("apiary")).arg("inspect").arg(wasm).output()?;
+    if !inspected.status.success() {
+        bail!("apiary inspect {} failed: {}", wasm.display(), String::from_utf8_lossy(&inspected.stderr).trim());
+    }
+    Ok(())
+}
+
 /// Run `command` to its end and measure it (through [`measure::wrapped`], so its peak RSS is
 /// its own); `what` names it in errors.
 pub fn run_measured(command: &mut Command, what: &str) -> Result<Run> {
