@@ -8,8 +8,24 @@
 /// calling module: the `bindgen!` output (`ConnectorPre`, `Connector`, `ConnectorImports`),
 /// `wit` (its types interface), `model`, `HostState`, `Store`, `Component`, `HasSelf`, `Linker`.
 /// `schema` reads an endpoint's declared schema (`None` before 0.2); `imports` are the world's
-/// imports besides `log` (0.3's `scan-records`).
+/// imports besides `log`, or `scan` the function that answers `scan-records` (0.3 on).
 macro_rules! common_bindings {
+    // 0.3 on: the `scan-records` import, answered by `$scan` (the version's layout of the SDK's
+    // walk over the body), and the conversions it needs.
+    (schema: $schema:expr, scan: $scan:path) => {
+        super::common::common_bindings!(schema: $schema, imports: {
+            fn scan_records(
+                &mut self,
+                body: Vec<u8>,
+                at: wit::RecordsAt,
+                fields: Vec<String>,
+                pointer: Option<String>,
+            ) -> Result<wit::BodyScan, String> {
+                $scan(&body, &records_at(at), &fields, pointer.as_deref())
+            }
+        });
+        super::common::scan_conversions!();
+    };
     (schema: $schema:expr, imports: { $($imports:tt)* }) => {
         /// The pre-instantiated component of a connector of this contract version.
         pub struct Pre(ConnectorPre<HostState>);
@@ -236,6 +252,8 @@ macro_rules! common_bindings {
 /// SDK's (`sdk`), which have the same shape since 0.3: `records_at`, `picked` and `span`.
 macro_rules! scan_conversions {
     () => {
+        use apiary_sdk::__private::bindings::apiary::connector::types as sdk;
+
         /// Where the records are, as the SDK's walk takes it.
         fn records_at(at: wit::RecordsAt) -> sdk::RecordsAt {
             match at {

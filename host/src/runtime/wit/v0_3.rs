@@ -12,23 +12,14 @@ use crate::model;
 wasmtime::component::bindgen!({ path: "wit/0.3", world: "connector" });
 
 use apiary::connector::types as wit;
-use apiary_sdk::__private::bindings::apiary::connector::types as sdk;
-use apiary_sdk::records::on_host;
 
-super::common::common_bindings!(schema: |e| e.schema.clone(), imports: {
-    fn scan_records(
-        &mut self,
-        body: Vec<u8>,
-        at: wit::RecordsAt,
-        fields: Vec<String>,
-        pointer: Option<String>,
-    ) -> Result<wit::BodyScan, String> {
-        let mut records = Vec::new();
-        let walked = on_host::walk_for_host(&body, &records_at(at), &fields, pointer.as_deref(), |at, values| {
-            records.push(wit::FoundRecord { at: span(at), fields: values.map(|value| value.map(picked)).collect() });
-        });
-        Ok(wit::BodyScan { records, pointer: walked?.map(picked) })
-    }
-});
+super::common::common_bindings!(schema: |e| e.schema.clone(), scan: scan);
 
-super::common::scan_conversions!();
+/// 0.3's answer: a list of records, each with its own list of the fields' values.
+fn scan(body: &[u8], at: &sdk::RecordsAt, fields: &[String], pointer: Option<&str>) -> Result<wit::BodyScan, String> {
+    let mut records = Vec::new();
+    let walked = apiary_sdk::records::on_host::walk_for_host(body, at, fields, pointer, |at, values| {
+        records.push(wit::FoundRecord { at: span(at), fields: values.map(|value| value.map(picked)).collect() });
+    });
+    Ok(wit::BodyScan { records, pointer: walked?.map(picked) })
+}

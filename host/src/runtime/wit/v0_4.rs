@@ -11,20 +11,11 @@ use crate::model;
 wasmtime::component::bindgen!({ path: "wit/0.4", world: "connector" });
 
 use apiary::connector::types as wit;
-use apiary_sdk::__private::bindings::apiary::connector::types as sdk;
-use apiary_sdk::records::on_host;
 
-super::common::common_bindings!(schema: |e| e.schema.clone(), imports: {
-    fn scan_records(
-        &mut self,
-        body: Vec<u8>,
-        at: wit::RecordsAt,
-        fields: Vec<String>,
-        pointer: Option<String>,
-    ) -> Result<wit::BodyScan, String> {
-        let scan = on_host::scan_body(&body, &records_at(at), &fields, pointer.as_deref())?;
-        Ok(wit::BodyScan { records: scan.records, texts: scan.texts, pointer: scan.pointer.map(picked) })
-    }
-});
+super::common::common_bindings!(schema: |e| e.schema.clone(), scan: scan);
 
-super::common::scan_conversions!();
+/// 0.4's answer: the records flat, in one list of numbers (`wit/0.4`).
+fn scan(body: &[u8], at: &sdk::RecordsAt, fields: &[String], pointer: Option<&str>) -> Result<wit::BodyScan, String> {
+    let scan = apiary_sdk::records::on_host::scan_body(body, at, fields, pointer)?;
+    Ok(wit::BodyScan { records: scan.records, texts: scan.texts, pointer: scan.pointer.map(picked) })
+}
